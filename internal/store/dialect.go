@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/admit-events/admit"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// engine is the dialect seam: everything that differs between SQLite and
+// PostgreSQL is a method here, the rest of the package is shared SQL.
+type engine string
+
+const (
+	sqliteEngine   engine = "sqlite"
+	postgresEngine engine = "postgres"
+)
+
+// translate turns driver errors into domain errors by code, the same on both
+// engines; other errors pass through.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return admit.Errorf(admit.ECONFLICT, "it already exists")
+		case "23503":
+			return admit.Errorf(admit.ECONFLICT, "it is referenced by other records, or refers to one that does not exist")
+		case "40001", "40P01":
+			return admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
+		}
+		return err
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return admit.Errorf(admit.ECONFLICT, "it already exists")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return admit.Errorf(admit.ECONFLICT, "it is referenced by other records, or refers to one that does not exist")
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
+		}
+	}
+	return err
+}
+
+// searchTerms reduces a user's query to at most 8 words of letters and
+// digits, so that no input can be a syntax error in either engine's query
+// language.
+func searchTerms(q string) []string {
+	words := strings.FieldsFunc(strings.ToLower(q), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	if len(words) > 8 {
+		words = words[:8]
+	}
+	for i, w := range words {
+		if r := []rune(w); len(r) > 64 {
+			words[i] = string(r[:64])
+		}
+	}
+	return words
+}
+
+// searchCondition returns the SQL condition matching events whose text
+// contains every term (as a prefix) and its argument.
+func (e engine) searchCondition(terms []string, arg func(any) string) string {
+	if e == postgresEngine {
+		return "e.search_doc @@ to_tsquery('simple', " + arg(strings.Join(terms, ":* & ")+":*") + ")"
+	}
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + t + `"*`
+	}
+	return "e.seq IN (SELECT rowid FROM event_search WHERE event_search MATCH " + arg(strings.Join(quoted, " ")) + ")"
+}
+
+// indexEvent refreshes the full-text document of one event from its title,
+// description, category, tags, venue and city.
+func (e engine) indexEvent(ctx context.Context, tx *Tx, eventID string) error {
+	var doc string
+	err := tx.QueryRowContext(ctx, `
+		SELECT e.title || ' ' || e.description || ' ' || e.category || ' ' || e.tags || ' ' ||
+		       l.name || ' ' || l.address || ' ' || c.name
+		FROM events e JOIN locations l ON l.id = e.location_id JOIN cities c ON c.id = e.city_id
+		WHERE e.id = $1`, eventID).Scan(&doc)
+	if err != nil {
+		return fmt.Errorf("store: index event: %w", err)
+	}
+	if e == postgresEngine {
+		_, err = tx.ExecContext(ctx, `UPDATE events SET search_doc = to_tsvector('simple', $2) WHERE id = $1`, eventID, doc)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO event_search (rowid, body) SELECT seq, $2 FROM events WHERE id = $1`, eventID, doc)
+	}
+	if err != nil {
+		return fmt.Errorf("store: index event: %w", err)
+	}
+	return nil
+}
+
+// unindexEvent removes an event's document (PostgreSQL's lives in the row).
+func (e engine) unindexEvent(ctx context.Context, tx *Tx, eventID string) error {
+	if e == postgresEngine {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM event_search WHERE rowid = (SELECT seq FROM events WHERE id = $1)`, eventID)
+	return err
+}

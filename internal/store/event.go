@@ -1,0 +1,386 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+var _ admit.EventService = (*DB)(nil)
+
+const eventColumns = `e.id, e.organization_id, e.title, e.description, e.category, e.tags, e.city_id, e.country,
+	e.location_id, e.starts_at, e.ends_at, e.time_zone, e.status, e.stream_url, e.popularity, e.created_at, e.updated_at`
+
+// eventRow is an event as scanned, with the sort keys a cursor needs.
+type eventRow struct {
+	admit.Event
+	startsAt, popularity int64
+}
+
+func scanEvent(s scanner) (eventRow, error) {
+	var r eventRow
+	e := &r.Event
+	var tags string
+	var ends, created, updated int64
+	err := s.Scan(&e.ID, &e.OrganizationID, &e.Title, &e.Description, &e.Category, &tags, &e.CityID, &e.Country,
+		&e.LocationID, &r.startsAt, &ends, &e.TimeZone, &e.Status, &e.StreamURL, &r.popularity, &created, &updated)
+	if err != nil {
+		return r, err
+	}
+	loc, err := admit.LoadZone(e.TimeZone)
+	if err != nil {
+		loc = time.UTC // a zone the running tzdata lacks: show UTC rather than fail
+	}
+	e.StartsAt, e.EndsAt = fromTS(r.startsAt, loc), fromTS(ends, loc)
+	e.CreatedAt, e.UpdatedAt = fromTS(created, time.UTC), fromTS(updated, time.UTC)
+	if err := json.Unmarshal([]byte(tags), &e.Tags); err != nil || e.Tags == nil {
+		e.Tags = []string{}
+	}
+	e.TicketTypes = []admit.TicketType{}
+	return r, nil
+}
+
+// ListEvents returns a page of published upcoming events matching f, read
+// from a replica when there is one. With f.OrganizationID and a caller who
+// manages it, that organization's events in every status.
+func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Event, string, error) {
+	var q query
+	src := db.replica()
+	if f.OrganizationID != "" && admit.UserFromContext(ctx).CanManageOrganization(f.OrganizationID) {
+		src = db.primary // the organizer's own view reads their own writes
+	} else {
+		upcoming(&q, db.Now())
+	}
+	if err := db.eventConditions(&q, f); err != nil {
+		return nil, "", err
+	}
+	order, sortName := "e.starts_at, e.id", string(admit.SortStartsAt)
+	if f.Sort == admit.SortPopularity {
+		order, sortName = "e.popularity DESC, e.id DESC", string(admit.SortPopularity)
+	}
+	if c := f.Page.Cursor; c != nil {
+		v, err := strconv.ParseInt(c.Value, 10, 64)
+		if err != nil {
+			return nil, "", admit.Invalid(admit.FieldError{Location: "query.cursor", Message: "is not a cursor returned by this list"})
+		}
+		if sortName == string(admit.SortPopularity) {
+			q.and("(e.popularity, e.id) < (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
+		} else {
+			q.and("(e.starts_at, e.id) > (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
+		}
+	}
+	limit := pageLimit(f.Page)
+	rows, err := src.QueryContext(ctx, `SELECT `+eventColumns+` FROM events e`+q.whereSQL()+
+		` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit+1), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list events: %w", err)
+	}
+	found, err := scanAll(rows, scanEvent)
+	if err != nil {
+		return nil, "", err
+	}
+	found, next := nextCursor(found, limit, sortName, func(r eventRow) (string, string) {
+		if sortName == string(admit.SortPopularity) {
+			return strconv.FormatInt(r.popularity, 10), r.ID
+		}
+		return strconv.FormatInt(r.startsAt, 10), r.ID
+	})
+	events := make([]admit.Event, len(found))
+	for i := range found {
+		events[i] = found[i].Event
+	}
+	if err := attachTicketTypes(ctx, src, events, false); err != nil {
+		return nil, "", err
+	}
+	return events, next, nil
+}
+
+// eventConditions adds f's filters to q.
+func (db *DB) eventConditions(q *query, f admit.EventFilter) error {
+	if f.OrganizationID != "" {
+		q.and("e.organization_id = " + q.arg(f.OrganizationID))
+	}
+	if f.CityID != "" {
+		q.and("e.city_id = " + q.arg(f.CityID))
+	}
+	if f.LocationID != "" {
+		q.and("e.location_id = " + q.arg(f.LocationID))
+	}
+	if f.Country != "" {
+		q.and("e.country = " + q.arg(strings.ToUpper(f.Country)))
+	}
+	if f.Category != "" {
+		q.and("e.category_key = " + q.arg(categoryKey(f.Category)))
+	}
+	if f.FromDate != "" {
+		q.and("e.start_date >= " + q.arg(f.FromDate))
+	}
+	if f.ToDate != "" {
+		q.and("e.start_date <= " + q.arg(f.ToDate))
+	}
+	if f.Query != "" {
+		terms := searchTerms(f.Query)
+		if len(terms) == 0 {
+			return admit.Invalid(admit.FieldError{Location: "query.q", Message: "must contain a letter or a digit"})
+		}
+		q.and(db.engine.searchCondition(terms, q.arg))
+	}
+	var price []string
+	if f.Currency != "" {
+		price = append(price, "t.currency = "+q.arg(f.Currency))
+	}
+	if f.MinPrice != nil {
+		price = append(price, "t.price_amount >= "+q.arg(*f.MinPrice))
+	}
+	if f.MaxPrice != nil {
+		price = append(price, "t.price_amount <= "+q.arg(*f.MaxPrice))
+	}
+	if f.Free {
+		price = append(price, "t.price_amount = 0")
+	}
+	if len(price) > 0 {
+		q.and("EXISTS (SELECT 1 FROM ticket_types t WHERE t.event_id = e.id AND " + strings.Join(price, " AND ") + ")")
+	}
+	return nil
+}
+
+func categoryKey(c string) string { return strings.ToLower(strings.TrimSpace(c)) }
+
+// FindEvent returns an event with its ticket types and exact availability,
+// always from the primary. Drafts are shown to their managers only.
+func (db *DB) FindEvent(ctx context.Context, id string) (*admit.Event, error) {
+	e, err := findEvent(ctx, db.primary, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == admit.EventDraft && !admit.UserFromContext(ctx).CanManageOrganization(e.OrganizationID) {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", id)
+	}
+	events := []admit.Event{*e}
+	if err := attachTicketTypes(ctx, db.primary, events, true); err != nil {
+		return nil, err
+	}
+	return &events[0], nil
+}
+
+func findEvent(ctx context.Context, q queryer, id string) (*admit.Event, error) {
+	r, err := scanEvent(q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: find event: %w", err)
+	}
+	return &r.Event, nil
+}
+
+// managedEvent loads an event the caller may change.
+func (tx *Tx) managedEvent(ctx context.Context, id string) (*admit.Event, error) {
+	if _, err := admit.RequireUser(ctx); err != nil {
+		return nil, err
+	}
+	e, err := findEvent(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	u := admit.UserFromContext(ctx)
+	if !u.CanManageOrganization(e.OrganizationID) {
+		if e.Status == admit.EventDraft {
+			return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", id) // drafts are not public
+		}
+		return nil, admit.Errorf(admit.EFORBIDDEN, "this event belongs to another organization")
+	}
+	return e, nil
+}
+
+// CreateEvent stores a new draft event.
+func (db *DB) CreateEvent(ctx context.Context, e *admit.Event) error {
+	u, err := requireOrganizer(ctx)
+	if err != nil {
+		return err
+	}
+	if e.OrganizationID, err = organizationFor(u, e.OrganizationID, true); err != nil {
+		return err
+	}
+	if e.Tags == nil {
+		e.Tags = []string{}
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e.ID, e.Status, e.TicketTypes = newID("evt"), admit.EventDraft, []admit.TicketType{}
+	return db.inTx(ctx, func(tx *Tx) error {
+		if err := tx.checkOrganization(ctx, e.OrganizationID); err != nil {
+			return err
+		}
+		if err := tx.placeEvent(ctx, e); err != nil {
+			return err
+		}
+		e.CreatedAt, e.UpdatedAt = tx.now, tx.now
+		tags, _ := json.Marshal(e.Tags)
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, organization_id, title, description, category, category_key, tags,
+			city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
+			e.ID, e.OrganizationID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags),
+			e.CityID, e.Country, e.LocationID, ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly),
+			e.TimeZone, e.Status, e.StreamURL, ts(tx.now))
+		if err != nil {
+			return fmt.Errorf("store: create event: %w", translate(err))
+		}
+		return db.engine.indexEvent(ctx, tx, e.ID)
+	})
+}
+
+// placeEvent checks the event's city and venue and sets its country, zone,
+// and the zone of its times.
+func (tx *Tx) placeEvent(ctx context.Context, e *admit.Event) error {
+	c, err := findCity(ctx, tx, e.CityID)
+	if err != nil {
+		return admit.Invalid(admit.FieldError{Location: "body.city_id", Message: "no such city"})
+	}
+	l, err := findLocation(ctx, tx, e.LocationID)
+	if err != nil {
+		return admit.Invalid(admit.FieldError{Location: "body.location_id", Message: "no such location"})
+	}
+	if l.CityID != c.ID {
+		return admit.Invalid(admit.FieldError{Location: "body.location_id", Message: "is not in the event's city"})
+	}
+	if l.OrganizationID != "" && l.OrganizationID != e.OrganizationID {
+		return admit.Invalid(admit.FieldError{Location: "body.location_id", Message: "belongs to another organization"})
+	}
+	loc, err := admit.LoadZone(c.TimeZone)
+	if err != nil {
+		return fmt.Errorf("store: city %s zone: %w", c.ID, err)
+	}
+	e.Country, e.TimeZone = c.Country, c.TimeZone
+	e.StartsAt, e.EndsAt = e.StartsAt.In(loc), e.EndsAt.In(loc)
+	return nil
+}
+
+// UpdateEvent changes an event that is not cancelled.
+func (db *DB) UpdateEvent(ctx context.Context, id string, u admit.EventUpdate) (*admit.Event, error) {
+	var e *admit.Event
+	err := db.inTx(ctx, func(tx *Tx) (err error) {
+		if e, err = tx.managedEvent(ctx, id); err != nil {
+			return err
+		}
+		if e.Status == admit.EventCancelled {
+			return admit.Errorf(admit.ECONFLICT, "the event is cancelled")
+		}
+		u.Apply(e)
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if err := tx.placeEvent(ctx, e); err != nil {
+			return err
+		}
+		e.UpdatedAt = tx.now
+		tags, _ := json.Marshal(e.Tags)
+		_, err = tx.ExecContext(ctx, `UPDATE events SET title = $2, description = $3, category = $4, category_key = $5, tags = $6,
+			city_id = $7, country = $8, location_id = $9, starts_at = $10, ends_at = $11, start_date = $12, time_zone = $13,
+			stream_url = $14, updated_at = $15 WHERE id = $1`,
+			e.ID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags), e.CityID, e.Country, e.LocationID,
+			ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly), e.TimeZone, e.StreamURL, ts(tx.now))
+		if err != nil {
+			return fmt.Errorf("store: update event: %w", translate(err))
+		}
+		return db.engine.indexEvent(ctx, tx, e.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindEvent(ctx, e.ID)
+}
+
+// DeleteEvent removes an event that has sold nothing.
+func (db *DB) DeleteEvent(ctx context.Context, id string) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.managedEvent(ctx, id); err != nil {
+			return err
+		}
+		var sold int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(sold), 0) FROM ticket_types WHERE event_id = $1`, id).Scan(&sold); err != nil {
+			return fmt.Errorf("store: delete event: %w", err)
+		}
+		if sold > 0 {
+			return admit.Errorf(admit.ECONFLICT, "the event has orders: cancel it instead")
+		}
+		if err := db.engine.unindexEvent(ctx, tx, id); err != nil {
+			return fmt.Errorf("store: delete event: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_types WHERE event_id = $1`, id); err != nil {
+			return fmt.Errorf("store: delete event: %w", translate(err))
+		}
+		return deleteRow(ctx, tx, "events", id, "event", "it has orders: cancel it instead")
+	})
+}
+
+// PublishEvent makes a draft public; it needs at least one ticket type.
+func (db *DB) PublishEvent(ctx context.Context, id string) (*admit.Event, error) {
+	return db.setStatus(ctx, id, admit.EventPublished, func(tx *Tx, e *admit.Event) error {
+		if e.Status != admit.EventDraft {
+			return admit.Errorf(admit.ECONFLICT, "only a draft can be published; this event is %s", e.Status)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_types WHERE event_id = $1`, id).Scan(&n); err != nil {
+			return fmt.Errorf("store: publish: %w", err)
+		}
+		if n == 0 {
+			return admit.Errorf(admit.ECONFLICT, "add a ticket type before publishing")
+		}
+		return nil
+	})
+}
+
+// CancelEvent cancels an event for good.
+func (db *DB) CancelEvent(ctx context.Context, id string) (*admit.Event, error) {
+	return db.setStatus(ctx, id, admit.EventCancelled, func(tx *Tx, e *admit.Event) error {
+		if e.Status == admit.EventCancelled {
+			return admit.Errorf(admit.ECONFLICT, "the event is already cancelled")
+		}
+		return nil
+	})
+}
+
+func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, check func(*Tx, *admit.Event) error) (*admit.Event, error) {
+	err := db.inTx(ctx, func(tx *Tx) error {
+		e, err := tx.managedEvent(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := check(tx, e); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE events SET status = $2, updated_at = $3 WHERE id = $1`, id, to, ts(tx.now))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindEvent(ctx, id)
+}
+
+// reindexEvents refreshes the search documents of the events matching where.
+func (tx *Tx) reindexEvents(ctx context.Context, where string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM events WHERE `+where, args...)
+	if err != nil {
+		return fmt.Errorf("store: reindex: %w", err)
+	}
+	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := tx.db.engine.indexEvent(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// migrationLock is the PostgreSQL advisory lock key that serializes
+// migrations across processes started at the same time.
+const migrationLock = 0x61646d6974 // "admit"
+
+// Migrate applies the embedded migrations not yet recorded, in name order,
+// each in its own transaction. Several processes may call it at once.
+func (db *DB) Migrate(ctx context.Context) error {
+	dir := "migrations/" + string(db.engine)
+	names, err := fs.Glob(migrations, dir+"/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.applyMigration(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, path string) error {
+	name := path[len("migrations/")+len(db.engine)+1:]
+	return db.inTx(ctx, func(tx *Tx) error {
+		if db.engine == postgresEngine {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+				return fmt.Errorf("store: migration lock: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("store: migrations table: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
+			return fmt.Errorf("store: migrations table: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		body, err := migrations.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, name, ts(tx.now)); err != nil {
+			return fmt.Errorf("store: migration %s: %w", name, err)
+		}
+		slog.InfoContext(ctx, "migration applied", "name", name, "engine", db.engine)
+		return nil
+	})
+}

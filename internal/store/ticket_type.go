@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+const ticketTypeColumns = `t.id, t.event_id, t.name, t.kind, t.price_amount, t.currency, t.quantity, t.sold,
+	t.sale_starts_at, t.sale_ends_at, t.min_per_order, t.max_per_order, t.created_at`
+
+func scanTicketType(s scanner) (admit.TicketType, error) {
+	var t admit.TicketType
+	var starts, ends, created int64
+	err := s.Scan(&t.ID, &t.EventID, &t.Name, &t.Kind, &t.Price.Amount, &t.Price.Currency, &t.Quantity, &t.Sold,
+		&starts, &ends, &t.MinPerOrder, &t.MaxPerOrder, &created)
+	t.SaleStartsAt, t.SaleEndsAt, t.CreatedAt = fromTS(starts, time.UTC), fromTS(ends, time.UTC), fromTS(created, time.UTC)
+	return t, err
+}
+
+// attachTicketTypes loads the ticket types of events in one query, in the
+// order they were created. With exact, each carries its available count.
+func attachTicketTypes(ctx context.Context, q queryer, events []admit.Event, exact bool) error {
+	if len(events) == 0 {
+		return nil
+	}
+	byID := make(map[string]*admit.Event, len(events))
+	var qb query
+	ph := make([]string, len(events))
+	for i := range events {
+		byID[events[i].ID] = &events[i]
+		ph[i] = qb.arg(events[i].ID)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+ticketTypeColumns+` FROM ticket_types t WHERE t.event_id IN (`+
+		strings.Join(ph, ", ")+`) ORDER BY t.event_id, t.created_at, t.id`, qb.args...)
+	if err != nil {
+		return fmt.Errorf("store: ticket types: %w", err)
+	}
+	types, err := scanAll(rows, scanTicketType)
+	if err != nil {
+		return err
+	}
+	for _, t := range types {
+		e := byID[t.EventID]
+		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
+		if exact {
+			avail := max(t.Quantity-t.Sold-t.Held, 0)
+			t.Available = &avail
+		}
+		e.TicketTypes = append(e.TicketTypes, t)
+	}
+	return nil
+}
+
+func inZoneOf(e *admit.Event, t time.Time) time.Time { return t.In(e.StartsAt.Location()) }
+
+// CreateTicketType adds a ticket type to an event that is not cancelled.
+func (db *DB) CreateTicketType(ctx context.Context, t *admit.TicketType) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		e, err := tx.managedEvent(ctx, t.EventID)
+		if err != nil {
+			return err
+		}
+		if e.Status == admit.EventCancelled {
+			return admit.Errorf(admit.ECONFLICT, "the event is cancelled")
+		}
+		t.SetDefaults(tx.now, e.StartsAt)
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		t.ID, t.CreatedAt = newID("tkt"), tx.now
+		_, err = tx.ExecContext(ctx, `INSERT INTO ticket_types (id, event_id, name, kind, price_amount, currency, quantity,
+			sale_starts_at, sale_ends_at, min_per_order, max_per_order, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			t.ID, t.EventID, t.Name, t.Kind, t.Price.Amount, t.Price.Currency, t.Quantity,
+			ts(t.SaleStartsAt), ts(t.SaleEndsAt), t.MinPerOrder, t.MaxPerOrder, ts(tx.now))
+		if err != nil {
+			return fmt.Errorf("store: create ticket type: %w", translate(err))
+		}
+		avail := t.Quantity
+		t.Available = &avail
+		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
+		return nil
+	})
+}
+
+// UpdateTicketType changes a ticket type; its quantity cannot drop below
+// what is sold, and its currency cannot change once something is sold.
+func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.TicketTypeUpdate) (*admit.TicketType, error) {
+	var t admit.TicketType
+	err := db.inTx(ctx, func(tx *Tx) error {
+		e, err := tx.managedEvent(ctx, eventID)
+		if err != nil {
+			return err
+		}
+		if t, err = findTicketType(ctx, tx, eventID, id); err != nil {
+			return err
+		}
+		if u.Price != nil && u.Price.Currency != t.Price.Currency && t.Sold > 0 {
+			return admit.Errorf(admit.ECONFLICT, "the currency cannot change once tickets are sold")
+		}
+		u.Apply(&t)
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE ticket_types SET name = $2, kind = $3, price_amount = $4, currency = $5, quantity = $6,
+			sale_starts_at = $7, sale_ends_at = $8, min_per_order = $9, max_per_order = $10 WHERE id = $1`,
+			t.ID, t.Name, t.Kind, t.Price.Amount, t.Price.Currency, t.Quantity,
+			ts(t.SaleStartsAt), ts(t.SaleEndsAt), t.MinPerOrder, t.MaxPerOrder)
+		if err != nil {
+			return fmt.Errorf("store: update ticket type: %w", translate(err))
+		}
+		avail := max(t.Quantity-t.Sold-t.Held, 0)
+		t.Available = &avail
+		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// DeleteTicketType removes a ticket type nobody has bought.
+func (db *DB) DeleteTicketType(ctx context.Context, eventID, id string) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.managedEvent(ctx, eventID); err != nil {
+			return err
+		}
+		t, err := findTicketType(ctx, tx, eventID, id)
+		if err != nil {
+			return err
+		}
+		if t.Sold > 0 {
+			return admit.Errorf(admit.ECONFLICT, "tickets of this type are sold: set its quantity to what is sold instead")
+		}
+		return deleteRow(ctx, tx, "ticket_types", id, "ticket type", "tickets of this type are sold")
+	})
+}
+
+func findTicketType(ctx context.Context, q queryer, eventID, id string) (admit.TicketType, error) {
+	t, err := scanTicketType(q.QueryRowContext(ctx, `SELECT `+ticketTypeColumns+` FROM ticket_types t WHERE t.id = $1 AND t.event_id = $2`, id, eventID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, admit.Errorf(admit.ENOTFOUND, "no ticket type %q in this event", id)
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: find ticket type: %w", err)
+	}
+	return t, nil
+}
