@@ -40,6 +40,7 @@ type Event struct {
 	Status         EventStatus  `json:"status" enum:"draft,published,cancelled"`
 	StreamURL      string       `json:"stream_url,omitempty" doc:"Link to the online stream, if any"`
 	TicketTypes    []TicketType `json:"ticket_types"`
+	Popularity     int64        `json:"-"` // tickets sold: the order of sort=popularity
 	CreatedAt      time.Time    `json:"created_at"`
 	UpdatedAt      time.Time    `json:"updated_at"`
 }

@@ -1,0 +1,178 @@
+// Package api is Admit's JSON API under /api/v1: handlers that parse,
+// validate, call a service and respond. Authorization lives in the services.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/cache"
+	"github.com/admit-events/admit/internal/web"
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// Deps are the services the API calls.
+type Deps struct {
+	Accounts admit.AccountService
+	Geo      admit.GeoService
+	Events   admit.EventService
+	Cache    *cache.Cache
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// handler carries the dependencies of every operation.
+type handler struct {
+	Deps
+	api huma.API
+}
+
+// Register adds every /api/v1 operation to api.
+func Register(api huma.API, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &handler{Deps: d, api: api}
+	api.OpenAPI().Components.Schemas.Map()["Problem"] = api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[web.Problem](), false, "")
+	h.registerAccounts()
+	h.registerGeo()
+	h.registerEvents()
+}
+
+// Security requirements of operations.
+var (
+	public = []map[string][]string{}
+	bearer = []map[string][]string{{"bearer": {}}}
+)
+
+// op describes an operation with the errors every operation may answer.
+func op(id, method, path, summary, tag string, security []map[string][]string, status int, errs ...int) huma.Operation {
+	errs = append(errs, 400, 500)
+	if len(security) > 0 {
+		errs = append(errs, 401)
+	}
+	if method != http.MethodGet && method != http.MethodDelete {
+		errs = append(errs, 413, 422)
+	}
+	return huma.Operation{OperationID: id, Method: method, Path: "/api/v1" + path, Summary: summary,
+		Tags: []string{tag}, Security: security, DefaultStatus: status, Errors: dedupe(errs)}
+}
+
+func dedupe(xs []int) []int {
+	seen := map[int]bool{}
+	out := xs[:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// fail turns a service error into a problem, logging internal ones once:
+// their details never reach the client.
+func (h *handler) fail(ctx context.Context, err error) error {
+	p := web.ProblemFrom(err)
+	if p.Status >= 500 {
+		h.Logger.ErrorContext(ctx, "request failed", "request_id", web.RequestID(ctx), "err", err)
+	}
+	return p
+}
+
+// changed is called after every successful catalogue write.
+func (h *handler) changed() { h.Cache.Clear() }
+
+// Output types.
+type (
+	itemOutput[T any] struct {
+		Body T
+	}
+	listBody[T any] struct {
+		Items      []T    `json:"items"`
+		NextCursor string `json:"next_cursor" doc:"Pass as cursor= for the next page; empty on the last page"`
+	}
+	noContent struct{}
+)
+
+// cachedOutput is a public catalogue read: a rendered body with validators.
+type cachedOutput struct {
+	Status       int
+	ContentType  string `header:"Content-Type"`
+	ETag         string `header:"ETag"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+// cachedResponse documents, for the OpenAPI document, the JSON schema of a
+// rendered body and the 304 answer to If-None-Match.
+func (h *handler) cachedResponse(o *huma.Operation, bodyType reflect.Type) {
+	schema := h.api.OpenAPI().Components.Schemas.Schema(bodyType, true, "")
+	headers := map[string]*huma.Param{
+		"ETag":          {Schema: &huma.Schema{Type: "string"}},
+		"Cache-Control": {Schema: &huma.Schema{Type: "string"}},
+	}
+	o.Responses = map[string]*huma.Response{
+		"200": {Description: "OK", Headers: headers, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}},
+		"304": {Description: "Not Modified: the If-None-Match tag still holds", Headers: headers},
+	}
+}
+
+// conditional answers with body, or 304 when the client's tag matches.
+func conditional(ifNoneMatch string, e cache.Entry, cacheControl string) *cachedOutput {
+	out := &cachedOutput{Status: 200, ContentType: "application/json", ETag: e.ETag, CacheControl: cacheControl, Body: e.Body}
+	if matches(ifNoneMatch, e.ETag) {
+		out.Status, out.Body, out.ContentType = http.StatusNotModified, nil, ""
+	}
+	return out
+}
+
+// matches implements If-None-Match's weak comparison over a list of tags.
+func matches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// cachedList serves a public list from the cache, rendering it on a miss.
+func (h *handler) cachedList(ctx context.Context, key, ifNoneMatch string, load func() (any, error)) (*cachedOutput, error) {
+	now := h.Now()
+	e, ok := h.Cache.Get(key, now)
+	if !ok {
+		v, err := load()
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		body, err := json.Marshal(v)
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		e = h.Cache.Put(key, body, now)
+	}
+	maxAge := int(h.Cache.TTL().Seconds())
+	return conditional(ifNoneMatch, e, "public, max-age="+itoa(maxAge)), nil
+}
+
+// uncached serves a public read that must be exact: clients and CDNs may
+// keep it but must revalidate every time.
+func (h *handler) uncached(ctx context.Context, ifNoneMatch string, v any, private bool) (*cachedOutput, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	cc := "public, no-cache"
+	if private {
+		cc = "private, no-store"
+	}
+	return conditional(ifNoneMatch, cache.Entry{Body: body, ETag: cache.ETag(body)}, cc), nil
+}

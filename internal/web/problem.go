@@ -1,0 +1,152 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// ProblemTypeBase prefixes every problem type: the kind of error follows,
+// such as ProblemTypeBase+"not-found". Clients may rely on these URIs.
+const ProblemTypeBase = "https://admit.dev/problems/"
+
+// Problem is an RFC 9457 problem document. Errors lists each bad input value.
+type Problem struct {
+	Type       string             `json:"type" doc:"A stable URI per kind of error" example:"https://admit.dev/problems/not-found"`
+	Title      string             `json:"title" doc:"Short summary of the kind of error"`
+	Status     int                `json:"status"`
+	Detail     string             `json:"detail,omitempty" doc:"What went wrong this time"`
+	Instance   string             `json:"instance,omitempty"`
+	Errors     []admit.FieldError `json:"errors,omitempty" doc:"Each bad input value"`
+	retryAfter time.Duration
+}
+
+func (p *Problem) Error() string  { return p.Detail }
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType makes huma send problems as application/problem+json.
+func (p *Problem) ContentType(ct string) string {
+	if ct == "application/json" {
+		return "application/problem+json"
+	}
+	return ct
+}
+
+// GetHeaders adds Retry-After to rate-limit problems.
+func (p *Problem) GetHeaders() http.Header {
+	h := http.Header{}
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((p.retryAfter+time.Second-1)/time.Second)))
+	}
+	return h
+}
+
+// statusKinds names the problem type of each status used.
+var statusKinds = map[int]string{
+	400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+	406: "not-acceptable", 409: "conflict", 412: "precondition-failed", 413: "request-too-large",
+	415: "unsupported-media-type", 422: "invalid", 429: "too-many-requests", 500: "internal", 503: "unavailable",
+}
+
+// codeStatus is the one map from domain error codes to HTTP statuses.
+var codeStatus = map[string]int{
+	admit.EINVALID: 422, admit.ENOTFOUND: 404, admit.ECONFLICT: 409, admit.EUNAUTHORIZED: 401,
+	admit.EFORBIDDEN: 403, admit.ERATELIMITED: 429, admit.EUNAVAILABLE: 503, admit.EINTERNAL: 500,
+}
+
+// NewProblem returns a problem of the given status.
+func NewProblem(status int, detail string, fields ...admit.FieldError) *Problem {
+	kind, ok := statusKinds[status]
+	if !ok {
+		kind = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "-"))
+	}
+	return &Problem{Type: ProblemTypeBase + kind, Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields}
+}
+
+// ProblemFrom turns any error into a problem. Domain errors keep their
+// message; anything else is an internal error whose details stay in the log.
+func ProblemFrom(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var e *admit.Error
+	if !errors.As(err, &e) {
+		return NewProblem(500, "internal error")
+	}
+	status := codeStatus[e.Code]
+	if e.Code == admit.EINVALID && onlyQuery(e.Fields) {
+		status = 400 // a bad query parameter is a bad request, not a bad entity
+	}
+	p = NewProblem(status, e.Message, e.Fields...)
+	if e.Kind != "" {
+		p.Type = ProblemTypeBase + e.Kind
+	}
+	p.retryAfter = e.RetryAfter
+	return p
+}
+
+func onlyQuery(fields []admit.FieldError) bool {
+	for _, f := range fields {
+		if !strings.HasPrefix(f.Location, "query.") && !strings.HasPrefix(f.Location, "path.") {
+			return false
+		}
+	}
+	return true
+}
+
+// humaError replaces huma's error constructor so that its own errors
+// (validation, body size, parsing) are our problem documents too. The bad
+// value is never echoed back: it may be a password.
+func humaError(status int, msg string, errs ...error) huma.StatusError {
+	var fields []admit.FieldError
+	for _, err := range errs {
+		var d *huma.ErrorDetail
+		if errors.As(err, &d) {
+			fields = append(fields, fieldError(d))
+			continue
+		}
+		if err != nil && ProblemFrom(err).Status == 500 {
+			fields = append(fields, admit.FieldError{Message: "invalid input"})
+		}
+	}
+	if status == 422 && onlyQuery(fields) && len(fields) > 0 {
+		status = 400
+	}
+	switch {
+	case status == 400 && msg == "validation failed":
+		msg = "the request body is not valid JSON"
+	case status == 415:
+		msg = "send the request body as application/json"
+	case msg == "validation failed":
+		msg = "the request is invalid: see errors"
+	}
+	return NewProblem(status, msg, fields...)
+}
+
+// fieldError names the missing property in the location, as for other fields.
+func fieldError(d *huma.ErrorDetail) admit.FieldError {
+	var name string
+	if _, err := fmt.Sscanf(d.Message, "expected required property %s to be present", &name); err == nil {
+		return admit.FieldError{Location: d.Location + "." + name, Message: "is required"}
+	}
+	return admit.FieldError{Location: d.Location, Message: d.Message}
+}
+
+// WriteProblem writes p as application/problem+json.
+func WriteProblem(w http.ResponseWriter, p *Problem) {
+	for k, v := range p.GetHeaders() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
