@@ -37,6 +37,17 @@ type DB struct {
 
 	// Now is the clock, fixed once per transaction. Tests replace it.
 	Now func() time.Time
+
+	// traceQuery, when set (by tests), sees the SQL and arguments of each
+	// list query just before it runs.
+	traceQuery func(query string, args []any)
+}
+
+// trace hands a list query to traceQuery, if set.
+func (db *DB) trace(query string, args []any) {
+	if db.traceQuery != nil {
+		db.traceQuery(query, args)
+	}
 }
 
 // Open connects to the configured database. Call Migrate before use.

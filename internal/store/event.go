@@ -77,8 +77,9 @@ func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Even
 		}
 	}
 	limit := pageLimit(f.Page)
-	rows, err := src.QueryContext(ctx, `SELECT `+eventColumns+` FROM events e`+q.whereSQL()+
-		` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit+1), q.args...)
+	sqlText := `SELECT ` + eventColumns + ` FROM events e` + q.whereSQL() + ` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit+1)
+	db.trace(sqlText, q.args)
+	rows, err := src.QueryContext(ctx, sqlText, q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list events: %w", err)
 	}

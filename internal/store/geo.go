@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/admit-events/admit"
@@ -43,17 +44,19 @@ func (db *DB) ListCities(ctx context.Context, f admit.CityFilter) ([]admit.City,
 	var q query
 	upcoming(&q, db.Now())
 	if f.Country != "" {
-		q.and("c.country = " + q.arg(f.Country))
+		q.and("c.country = " + q.arg(strings.ToUpper(f.Country))) // as ListEvents: "de" is DE
 	}
 	if c := f.Page.Cursor; c != nil {
 		q.and("(c.name, c.id) > (" + q.arg(c.Value) + ", " + q.arg(c.ID) + ")")
 	}
 	limit := pageLimit(f.Page)
-	rows, err := db.replica().QueryContext(ctx, `
+	sqlText := `
 		SELECT c.id, c.name, c.country, c.time_zone, c.latitude, c.longitude, COUNT(*)
-		FROM cities c JOIN events e ON e.city_id = c.id`+q.whereSQL()+`
+		FROM cities c JOIN events e ON e.city_id = c.id` + q.whereSQL() + `
 		GROUP BY c.id, c.name, c.country, c.time_zone, c.latitude, c.longitude
-		ORDER BY c.name, c.id LIMIT `+fmt.Sprint(limit+1), q.args...)
+		ORDER BY c.name, c.id LIMIT ` + fmt.Sprint(limit+1)
+	db.trace(sqlText, q.args)
+	rows, err := db.replica().QueryContext(ctx, sqlText, q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list cities: %w", err)
 	}
@@ -205,8 +208,9 @@ func (db *DB) ListLocations(ctx context.Context, f admit.LocationFilter) ([]admi
 		q.and("(l.name, l.id) > (" + q.arg(c.Value) + ", " + q.arg(c.ID) + ")")
 	}
 	limit := pageLimit(f.Page)
-	rows, err := db.replica().QueryContext(ctx, `SELECT `+locationColumns+` FROM `+from+q.whereSQL()+
-		` ORDER BY l.name, l.id LIMIT `+fmt.Sprint(limit+1), q.args...)
+	sqlText := `SELECT ` + locationColumns + ` FROM ` + from + q.whereSQL() + ` ORDER BY l.name, l.id LIMIT ` + fmt.Sprint(limit+1)
+	db.trace(sqlText, q.args)
+	rows, err := db.replica().QueryContext(ctx, sqlText, q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list locations: %w", err)
 	}

@@ -65,18 +65,6 @@ func requireAdmin(ctx context.Context) error {
 	return nil
 }
 
-// requireManager returns the caller if they may manage what orgID owns.
-func requireManager(ctx context.Context, orgID string) (*admit.User, error) {
-	u, err := admit.RequireUser(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !u.CanManageOrganization(orgID) {
-		return nil, admit.Errorf(admit.EFORBIDDEN, "you do not manage this organization")
-	}
-	return u, nil
-}
-
 // requireOrganizer returns the caller if they are an organizer or admin.
 func requireOrganizer(ctx context.Context) (*admit.User, error) {
 	u, err := admit.RequireUser(ctx)

@@ -88,3 +88,11 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// ForEachEngine runs fn as a subtest on a fresh SQLite and a fresh
+// PostgreSQL database; an unreachable PostgreSQL skips (or, in CI, fails)
+// only its own subtest.
+func ForEachEngine(t *testing.T, fn func(t *testing.T, e Engine)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, Engine{Name: "sqlite", DataDir: t.TempDir()}) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Engine{Name: "postgres", URL: PostgresURL(t)}) })
+}

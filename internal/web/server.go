@@ -126,7 +126,7 @@ func (s *Server) registerOps() {
 	public := []map[string][]string{}
 	huma.Register(s.api, huma.Operation{
 		OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Operations"},
-		Summary: "Liveness", Description: "200 while the process runs.", Security: public,
+		Summary: "Liveness", Description: "200 while the process runs.", Security: public, Errors: []int{405},
 	}, func(ctx context.Context, _ *struct{}) (*statusBody, error) {
 		out := &statusBody{}
 		out.Body.Status = "ok"
@@ -135,7 +135,7 @@ func (s *Server) registerOps() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"Operations"},
 		Summary: "Readiness", Description: "200 once start-up (migrations, demo data) is complete and the database answers; 503 otherwise.",
-		Security: public, Errors: []int{503},
+		Security: public, Errors: []int{405, 503},
 	}, func(ctx context.Context, _ *struct{}) (*statusBody, error) {
 		if !s.ready.Load() {
 			return nil, NewProblem(503, "starting up")

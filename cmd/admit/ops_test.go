@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: t.TempDir()})
+	var doc struct {
+		OpenAPI string           `json:"openapi"`
+		Servers []map[string]any `json:"servers"`
+		Paths   map[string]map[string]struct {
+			OperationID string                     `json:"operationId"`
+			Summary     string                     `json:"summary"`
+			Security    *[]map[string][]string     `json:"security"`
+			Responses   map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+	}
+	s.call("GET", "/api/openapi.json", "", nil).want(t, 200).decode(t, &doc)
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") || len(doc.Servers) == 0 {
+		t.Fatalf("openapi %q with %d servers, want 3.1 and a server", doc.OpenAPI, len(doc.Servers))
+	}
+	patterns := s.m.Server.Router().Patterns()
+	if len(patterns) < 25 {
+		t.Fatalf("only %d routes registered", len(patterns))
+	}
+	ids := map[string]bool{}
+	for _, p := range patterns {
+		method, path, _ := strings.Cut(p, " ")
+		op, ok := doc.Paths[path][strings.ToLower(method)]
+		if !ok {
+			t.Errorf("route %s is missing from the OpenAPI document", p)
+			continue
+		}
+		if op.OperationID == "" || ids[op.OperationID] || op.Summary == "" || op.Security == nil {
+			t.Errorf("%s: operationId %q (unique), summary %q and security are required", p, op.OperationID, op.Summary)
+		}
+		ids[op.OperationID] = true
+		has4xx := false
+		for code := range op.Responses {
+			has4xx = has4xx || code[0] == '4'
+		}
+		if !has4xx {
+			t.Errorf("%s documents no 4xx response", p)
+		}
+		if !strings.HasPrefix(path, "/api/v1/") && path != "/api/openapi.json" && path != "/healthz" && path != "/readyz" && path != "/metrics" {
+			t.Errorf("%s is not keyed by its full /api/v1 path", p)
+		}
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: t.TempDir()}, "--demo")
+	s.call("GET", "/healthz", "", nil).want(t, 200)
+	s.call("GET", "/readyz", "", nil).want(t, 200)
+	s.call("GET", "/api/v1/events?limit=1", "", nil).want(t, 200)
+	s.call("GET", "/api/v1/nope", "", nil).want(t, 404)
+	m := string(s.call("GET", "/metrics", "", nil).want(t, 200).body)
+	for _, want := range []string{
+		`admit_http_requests_total{method="GET",route="GET /api/v1/events",status="200"} 1`,
+		`admit_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`admit_http_request_duration_seconds_bucket{method="GET",route="GET /api/v1/events",le="+Inf"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if s.call("GET", "/healthz", "", nil).Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+}
+
+func TestDemoCatalogue(t *testing.T) {
+	var out bytes.Buffer
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"demo", "--data-dir", dir}, nil, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "admin@demo.admit.test") || !strings.Contains(out.String(), "organizer@demo.admit.test") {
+		t.Fatalf("demo did not print the accounts: %s", out.String())
+	}
+	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: dir})
+	var cities list[struct {
+		ID         string `json:"id"`
+		Country    string `json:"country"`
+		TimeZone   string `json:"time_zone"`
+		EventCount int    `json:"event_count"`
+	}]
+	s.call("GET", "/api/v1/cities", "", nil).want(t, 200).decode(t, &cities)
+	countries, zones, events := map[string]bool{}, map[string]bool{}, 0
+	for _, c := range cities.Items {
+		countries[c.Country], zones[c.TimeZone] = true, true
+		events += c.EventCount
+		if c.EventCount == 0 {
+			t.Errorf("demo city %s has no events", c.ID)
+		}
+	}
+	if len(countries) < 4 || len(cities.Items) < 8 || len(zones) < 3 || events < 20 {
+		t.Fatalf("demo: %d countries, %d cities, %d zones, %d events", len(countries), len(cities.Items), len(zones), events)
+	}
+	var all list[struct {
+		TicketTypes []struct{ Price struct{ Currency string } } `json:"ticket_types"`
+	}]
+	s.call("GET", "/api/v1/events?limit=100", "", nil).want(t, 200).decode(t, &all)
+	currencies := map[string]bool{}
+	for _, e := range all.Items {
+		for _, tt := range e.TicketTypes {
+			currencies[tt.Price.Currency] = true
+		}
+	}
+	if len(currencies) < 3 {
+		t.Fatalf("demo ticket types in %d currencies, want 3 or more", len(currencies))
+	}
+	// Loading again leaves the catalogue alone.
+	out.Reset()
+	if err := run(context.Background(), []string{"demo", "--data-dir", dir}, nil, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "not empty") {
+		t.Fatalf("second demo load: %v %s", err, out.String())
+	}
+}
+
+func TestUserCreateCommand(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: dir}) // the command runs beside a live server
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("from a file, long\n"), 0o600)
+	cmd := func(stdin string, args ...string) error {
+		return run(context.Background(), append(append([]string{"user", "create"}, args...), "--data-dir", dir),
+			strings.NewReader(stdin), &bytes.Buffer{}, &bytes.Buffer{})
+	}
+	if err := cmd("", "--email", "ops@example.com", "--role", "organizer", "--org", "Ops", "--password-file", pwFile); err != nil {
+		t.Fatal(err)
+	}
+	s.login("ops@example.com", "from a file, long")
+	if err := cmd("piped password!\n", "--email", "root@example.com", "--role", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	s.login("root@example.com", "piped password!")
+	for _, bad := range [][]string{
+		{"--email", "ops@example.com", "--role", "admin"},             // taken
+		{"--email", "x@example.com", "--role", "king"},                // no such role
+		{"--email", "y@example.com", "--role", "admin", "--org", "O"}, // admins have no organization
+		{"--role", "admin"}, // no email
+	} {
+		if err := cmd("long enough password\n", bad...); err == nil {
+			t.Errorf("user create %v succeeded", bad)
+		}
+	}
+	if err := cmd("", "--email", "z@example.com"); err == nil {
+		t.Error("user create without a password succeeded")
+	}
+}

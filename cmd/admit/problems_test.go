@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// TestBadInputGetsProblems sends what clients get wrong and checks each
+// answer is a problem document with the right status, naming the field.
+func TestBadInputGetsProblems(t *testing.T) {
+	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: t.TempDir()})
+	c := buildCatalogue(t, s)
+	big := `{"name":"` + strings.Repeat("x", 1<<20+10) + `"}`
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+		location                        string
+	}{
+		{"unknown route", "GET", "/api/v1/nothing", "", "", 404, ""},
+		{"unknown event", "GET", "/api/v1/events/evt_nothing", "", "", 404, ""},
+		{"wrong method", "PUT", "/api/v1/events", "", "", 405, ""},
+		{"malformed JSON", "POST", "/api/v1/cities", c.admin, `{"name":`, 400, "body"},
+		{"unknown field", "POST", "/api/v1/cities", c.admin, `{"name":"Porto","country":"PT","time_zone":"Europe/Lisbon","mayor":"x"}`, 422, "body.mayor"},
+		{"missing field", "POST", "/api/v1/cities", c.admin, `{"name":"Porto","country":"PT"}`, 422, "body.time_zone"},
+		{"wrong type", "POST", "/api/v1/cities", c.admin, `{"name":1,"country":"PT","time_zone":"Europe/Lisbon"}`, 422, "body.name"},
+		{"bad zone", "POST", "/api/v1/cities", c.admin, `{"name":"Porto","country":"PT","time_zone":"Mars/Olympus"}`, 422, "body.time_zone"},
+		{"bad country", "POST", "/api/v1/cities", c.admin, `{"name":"Porto","country":"XX","time_zone":"Europe/Lisbon"}`, 422, "body.country"},
+		{"duplicate city", "POST", "/api/v1/cities", c.admin, `{"name":"Lisbon","country":"PT","time_zone":"Europe/Lisbon"}`, 409, ""},
+		{"body too large", "POST", "/api/v1/cities", c.admin, big, 413, ""},
+		{"ends before start", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"ends_at":"2000-01-01T00:00:00Z"}`, 422, "body.ends_at"},
+		{"bad currency", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EURO"},"quantity":1}`, 422, "body.price.currency"},
+		{"negative price", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":-1,"currency":"EUR"},"quantity":1}`, 422, "body.price.amount"},
+		{"max below min", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"min_per_order":5,"max_per_order":2}`, 422, "body.max_per_order"},
+		{"bad limit", "GET", "/api/v1/events?limit=1000", "", "", 400, "query.limit"},
+		{"bad cursor", "GET", "/api/v1/events?cursor=%00%01", "", "", 400, "query.cursor"},
+		{"bad sort", "GET", "/api/v1/events?sort=price", "", "", 400, "query.sort"},
+		{"bad date", "GET", "/api/v1/events?from=tomorrow", "", "", 400, "query.from"},
+		{"to before from", "GET", "/api/v1/events?from=2030-02-01&to=2030-01-01", "", "", 400, "query.to"},
+		{"price without currency", "GET", "/api/v1/events?min_price=100", "", "", 400, "query.currency"},
+		{"bad price", "GET", "/api/v1/events?currency=EUR&max_price=-5", "", "", 400, "query.max_price"},
+		{"bad free", "GET", "/api/v1/events?free=maybe", "", "", 400, "query.free"},
+		{"bad country filter", "GET", "/api/v1/events?country=Portugal", "", "", 400, "query.country"},
+		{"no words", "GET", "/api/v1/events?q=%21%21", "", "", 400, "query.q"},
+		{"bad city limit", "GET", "/api/v1/cities?limit=0", "", "", 400, "query.limit"},
+		{"bad location cursor", "GET", "/api/v1/locations?cursor=abc", "", "", 400, "query.cursor"},
+		{"bad scheme", "GET", "/api/v1/me", "", "", 401, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r response
+			if tc.name == "bad scheme" {
+				r = s.call(tc.method, tc.path, "", nil, "Authorization", "Basic dXNlcjpwYXNz")
+			} else {
+				var body any
+				if tc.body != "" {
+					body = tc.body
+				}
+				r = s.call(tc.method, tc.path, tc.token, body)
+			}
+			r.wantProblem(t, tc.status, tc.location)
+			if tc.status == http.StatusMethodNotAllowed && r.Header.Get("Allow") == "" {
+				t.Fatal("405 without Allow")
+			}
+		})
+	}
+}
+
+func TestPatchIsPartial(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := startServer(t, e)
+		c := buildCatalogue(t, s)
+		var got struct {
+			Title, Description, Category string
+			Tags                         []string
+		}
+		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"title": "Renamed"}).want(t, 200).decode(t, &got)
+		if got.Title != "Renamed" || got.Description != c.event.Description || got.Category != c.event.Category || len(got.Tags) != 1 {
+			t.Fatalf("PATCH title changed more than the title: %+v", got)
+		}
+	})
+}
