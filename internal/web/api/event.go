@@ -15,11 +15,6 @@ type listEventsInput struct {
 	ConditionalInput
 }
 
-type getEventInput struct {
-	IDInput
-	ConditionalInput
-}
-
 type eventInput struct {
 	Body struct {
 		OrganizationID string    `json:"organization_id,omitempty" maxLength:"64" doc:"Optional for an organizer with one organization"`
@@ -93,7 +88,7 @@ func (h *handler) registerEvents() {
 
 	get := op("getEvent", http.MethodGet, "/events/{id}", "An event with its ticket types and exact availability", "Catalogue", public, 200, 404)
 	h.cachedResponse(&get, reflect.TypeFor[admit.Event]())
-	huma.Register(h.api, get, func(ctx context.Context, in *getEventInput) (*cachedOutput, error) {
+	huma.Register(h.api, get, func(ctx context.Context, in *getInput) (*cachedOutput, error) {
 		e, err := h.Events.FindEvent(ctx, in.ID)
 		if err != nil {
 			return nil, h.fail(ctx, err)

@@ -31,6 +31,11 @@ type IDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
+type getInput struct {
+	IDInput
+	ConditionalInput
+}
+
 type cityInput struct {
 	Body struct {
 		Name      string   `json:"name" maxLength:"200" example:"Berlin"`
@@ -92,11 +97,15 @@ func (h *handler) registerGeo() {
 		})
 	})
 
-	huma.Register(h.api, op("getCity", http.MethodGet, "/cities/{id}", "A city", "Catalogue", public, 200, 404),
-		func(ctx context.Context, in *IDInput) (*itemOutput[*admit.City], error) {
-			c, err := h.Geo.FindCity(ctx, in.ID)
-			return item(h, ctx, c, err)
-		})
+	getCity := op("getCity", http.MethodGet, "/cities/{id}", "A city", "Catalogue", public, 200, 404)
+	h.cachedResponse(&getCity, reflect.TypeFor[admit.City]())
+	huma.Register(h.api, getCity, func(ctx context.Context, in *getInput) (*cachedOutput, error) {
+		c, err := h.Geo.FindCity(ctx, in.ID)
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		return h.uncached(ctx, in.IfNoneMatch, c, false)
+	})
 
 	huma.Register(h.api, op("createCity", http.MethodPost, "/cities", "Add a city (admins)", "Catalogue", bearer, 201, 403, 409),
 		func(ctx context.Context, in *cityInput) (*itemOutput[*admit.City], error) {
@@ -133,11 +142,15 @@ func (h *handler) registerGeo() {
 		})
 	})
 
-	huma.Register(h.api, op("getLocation", http.MethodGet, "/locations/{id}", "A venue", "Catalogue", public, 200, 404),
-		func(ctx context.Context, in *IDInput) (*itemOutput[*admit.Location], error) {
-			l, err := h.Geo.FindLocation(ctx, in.ID)
-			return item(h, ctx, l, err)
-		})
+	getLocation := op("getLocation", http.MethodGet, "/locations/{id}", "A venue", "Catalogue", public, 200, 404)
+	h.cachedResponse(&getLocation, reflect.TypeFor[admit.Location]())
+	huma.Register(h.api, getLocation, func(ctx context.Context, in *getInput) (*cachedOutput, error) {
+		l, err := h.Geo.FindLocation(ctx, in.ID)
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		return h.uncached(ctx, in.IfNoneMatch, l, false)
+	})
 
 	huma.Register(h.api, op("createLocation", http.MethodPost, "/locations", "Add a venue (organizers, admins)", "Catalogue", bearer, 201, 403),
 		func(ctx context.Context, in *locationInput) (*itemOutput[*admit.Location], error) {
@@ -158,14 +171,6 @@ func (h *handler) registerGeo() {
 		func(ctx context.Context, in *IDInput) (*noContent, error) {
 			return deleted(h, ctx, h.Geo.DeleteLocation(ctx, in.ID))
 		})
-}
-
-// item answers a read.
-func item[T any](h *handler, ctx context.Context, v T, err error) (*itemOutput[T], error) {
-	if err != nil {
-		return nil, h.fail(ctx, err)
-	}
-	return &itemOutput[T]{Body: v}, nil
 }
 
 // written answers a catalogue write and clears the cached lists.
