@@ -385,3 +385,30 @@ func (tx *Tx) reindexEvents(ctx context.Context, where string, args ...any) erro
 	}
 	return nil
 }
+
+// redateEvents recomputes the start_date of a city's events, the local date
+// the date filters compare, after the city's zone changed.
+func (tx *Tx) redateEvents(ctx context.Context, c *admit.City) error {
+	loc, err := admit.LoadZone(c.TimeZone)
+	if err != nil {
+		return fmt.Errorf("store: city %s zone: %w", c.ID, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, starts_at FROM events WHERE city_id = $1`, c.ID)
+	if err != nil {
+		return fmt.Errorf("store: redate events: %w", err)
+	}
+	type start struct {
+		id string
+		at int64
+	}
+	starts, err := scanAll(rows, func(s scanner) (v start, err error) { return v, s.Scan(&v.id, &v.at) })
+	if err != nil {
+		return err
+	}
+	for _, s := range starts {
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET start_date = $2 WHERE id = $1`, s.id, fromTS(s.at, loc).Format(time.DateOnly)); err != nil {
+			return fmt.Errorf("store: redate events: %w", err)
+		}
+	}
+	return nil
+}

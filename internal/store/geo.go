@@ -124,6 +124,7 @@ func (db *DB) UpdateCity(ctx context.Context, id string, u admit.CityUpdate) (*a
 		if c, err = findCity(ctx, tx, id); err != nil {
 			return err
 		}
+		oldZone := c.TimeZone
 		u.Apply(c)
 		c.Normalize()
 		if err := c.Validate(); err != nil {
@@ -139,6 +140,11 @@ func (db *DB) UpdateCity(ctx context.Context, id string, u admit.CityUpdate) (*a
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE events SET time_zone = $2, country = $3 WHERE city_id = $1`, c.ID, c.TimeZone, c.Country); err != nil {
 			return fmt.Errorf("store: update city events: %w", err)
+		}
+		if c.TimeZone != oldZone {
+			if err := tx.redateEvents(ctx, c); err != nil {
+				return err
+			}
 		}
 		return tx.reindexEvents(ctx, `city_id = $1`, c.ID)
 	})

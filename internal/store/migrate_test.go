@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"io/fs"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// migrationCount is how many migrations the engine embeds.
+func migrationCount(t *testing.T, db *DB) int {
+	t.Helper()
+	names, err := fs.Glob(migrations, "migrations/"+string(db.engine)+"/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("embedded migrations of %s: %v (%d files)", db.engine, err, len(names))
+	}
+	return len(names)
+}
+
+// checkMigrated asserts that every migration is recorded once and the
+// country list is complete.
+func checkMigrated(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	var applied, distinct int
+	if err := db.primary.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT name) FROM schema_migrations`).Scan(&applied, &distinct); err != nil {
+		t.Fatalf("count schema_migrations: %v", err)
+	}
+	if want := migrationCount(t, db); applied != want || distinct != want {
+		t.Errorf("schema_migrations has %d rows (%d names), want %d", applied, distinct, want)
+	}
+	var countries int
+	if err := db.primary.QueryRowContext(ctx, `SELECT COUNT(*) FROM countries`).Scan(&countries); err != nil {
+		t.Fatalf("count countries: %v", err)
+	}
+	if countries != 249 {
+		t.Errorf("countries table has %d rows, want 249", countries)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		db := openMigrated(t, e)
+		checkMigrated(t, db)
+
+		applied := func() map[string]int64 {
+			rows, err := db.primary.QueryContext(ctx, `SELECT name, applied_at FROM schema_migrations`)
+			must(t, "read schema_migrations", err)
+			defer rows.Close()
+			m := map[string]int64{}
+			for rows.Next() {
+				var name string
+				var at int64
+				must(t, "scan schema_migrations", rows.Scan(&name, &at))
+				m[name] = at
+			}
+			must(t, "read schema_migrations", rows.Err())
+			return m
+		}
+		before := applied()
+
+		// A second run, later and through a new handle, changes nothing.
+		db.Now = func() time.Time { return testNow.Add(time.Hour) }
+		must(t, "second Migrate", db.Migrate(ctx))
+		again := openDB(t, Config{URL: e.URL, DataDir: e.DataDir})
+		again.Now = func() time.Time { return testNow.Add(2 * time.Hour) }
+		must(t, "Migrate through a new handle", again.Migrate(ctx))
+		checkMigrated(t, db)
+		after := applied()
+		for name, at := range before {
+			if after[name] != at {
+				t.Errorf("migration %s applied_at = %d after re-running, want %d (unchanged)", name, after[name], at)
+			}
+		}
+
+		countries, err := db.ListCountries(ctx)
+		must(t, "ListCountries", err)
+		if len(countries) != 249 {
+			t.Errorf("ListCountries returned %d countries, want 249", len(countries))
+		}
+		found := false
+		for i, c := range countries {
+			if i > 0 && countries[i-1].Name > c.Name {
+				t.Errorf("ListCountries not ordered by name: %q before %q", countries[i-1].Name, c.Name)
+			}
+			if c.Code == "DE" {
+				found = c.Name == "Germany"
+			}
+		}
+		if !found {
+			t.Errorf("ListCountries lacks DE Germany")
+		}
+	})
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		// Two processes starting at once: two handles on one database
+		// (for SQLite, one data directory), migrating at the same moment.
+		cfg := Config{URL: e.URL, DataDir: e.DataDir}
+		dbs := []*DB{openDB(t, cfg), openDB(t, cfg)}
+		start := make(chan struct{})
+		errs := make([]error, len(dbs))
+		var wg sync.WaitGroup
+		for i, db := range dbs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = db.Migrate(context.Background())
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Migrate on handle %d: %v", i, err)
+			}
+		}
+		checkMigrated(t, dbs[0])
+		checkMigrated(t, dbs[1])
+	})
+}
