@@ -82,3 +82,14 @@ func TestPatchIsPartial(t *testing.T) {
 		}
 	})
 }
+
+func TestTicketTypeRulesOnPublishedAndCancelledEvents(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := startServer(t, e)
+		c := buildCatalogue(t, s)
+		tt := "/api/v1/events/" + c.event.ID + "/ticket-types/" + c.general.ID
+		s.call("DELETE", tt, c.organizer, nil).wantProblem(t, 409, "") // the only one of a published event
+		s.call("POST", "/api/v1/events/"+c.event.ID+"/cancel", c.organizer, nil).want(t, 200)
+		s.call("PATCH", tt, c.organizer, map[string]any{"quantity": 5}).wantProblem(t, 409, "")
+	})
+}

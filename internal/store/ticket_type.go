@@ -98,6 +98,9 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 		if err != nil {
 			return err
 		}
+		if e.Status == admit.EventCancelled {
+			return admit.Errorf(admit.ECONFLICT, "the event is cancelled")
+		}
 		if t, err = findTicketType(ctx, tx, eventID, id); err != nil {
 			return err
 		}
@@ -129,12 +132,22 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 // DeleteTicketType removes a ticket type nobody has bought.
 func (db *DB) DeleteTicketType(ctx context.Context, eventID, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.managedEvent(ctx, eventID); err != nil {
+		e, err := tx.managedEvent(ctx, eventID)
+		if err != nil {
 			return err
 		}
 		t, err := findTicketType(ctx, tx, eventID, id)
 		if err != nil {
 			return err
+		}
+		if e.Status == admit.EventPublished {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_types WHERE event_id = $1`, eventID).Scan(&n); err != nil {
+				return fmt.Errorf("store: delete ticket type: %w", err)
+			}
+			if n == 1 {
+				return admit.Errorf(admit.ECONFLICT, "a published event needs a ticket type: add another first, or cancel the event")
+			}
 		}
 		if t.Sold > 0 {
 			return admit.Errorf(admit.ECONFLICT, "tickets of this type are sold: set its quantity to what is sold instead")
