@@ -29,6 +29,7 @@ type Error struct {
 	Message    string
 	Fields     []FieldError
 	RetryAfter time.Duration
+	Available  *int64 // for sold-out conflicts: how many are left
 }
 
 // FieldError names one bad input value: Location is "body.title" or "query.limit".

@@ -25,24 +25,28 @@ const MaxEventDuration = 92 * 24 * time.Hour
 // Event is something people buy tickets for. StartsAt and EndsAt are shown in
 // the event's zone, which is its city's.
 type Event struct {
-	ID             string       `json:"id"`
-	OrganizationID string       `json:"organization_id"`
-	Title          string       `json:"title"`
-	Description    string       `json:"description"`
-	Category       string       `json:"category"`
-	Tags           []string     `json:"tags"`
-	CityID         string       `json:"city_id"`
-	Country        string       `json:"country" doc:"ISO 3166-1 alpha-2 code of the city"`
-	LocationID     string       `json:"location_id"`
-	StartsAt       time.Time    `json:"starts_at"`
-	EndsAt         time.Time    `json:"ends_at"`
-	TimeZone       string       `json:"time_zone" doc:"IANA zone of the city; starts_at and ends_at carry its offset"`
-	Status         EventStatus  `json:"status" enum:"draft,published,cancelled"`
-	StreamURL      string       `json:"stream_url,omitempty" doc:"Link to the online stream, if any"`
-	TicketTypes    []TicketType `json:"ticket_types"`
-	Popularity     int64        `json:"-"` // tickets sold: the order of sort=popularity
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
+	ID             string      `json:"id"`
+	OrganizationID string      `json:"organization_id"`
+	Title          string      `json:"title"`
+	Description    string      `json:"description"`
+	Category       string      `json:"category"`
+	Tags           []string    `json:"tags"`
+	CityID         string      `json:"city_id"`
+	Country        string      `json:"country" doc:"ISO 3166-1 alpha-2 code of the city"`
+	LocationID     string      `json:"location_id"`
+	StartsAt       time.Time   `json:"starts_at"`
+	EndsAt         time.Time   `json:"ends_at"`
+	TimeZone       string      `json:"time_zone" doc:"IANA zone of the city; starts_at and ends_at carry its offset"`
+	Status         EventStatus `json:"status" enum:"draft,published,cancelled"`
+	StreamURL      string      `json:"stream_url,omitempty" doc:"Link to the online stream, if any"`
+	// Registration settings.
+	PaymentProvider             string       `json:"payment_provider" enum:"manual,stripe" doc:"How paid orders are paid; orders totalling 0 are free whatever it says"`
+	HoldMinutes                 int64        `json:"hold_minutes" doc:"How long an order holds its seats while unpaid"`
+	RefundUntilHoursBeforeStart int64        `json:"refund_until_hours_before_start" doc:"Cancellations are refunded in full until this many hours before the start, not after"`
+	TicketTypes                 []TicketType `json:"ticket_types"`
+	Popularity                  int64        `json:"-"` // tickets sold: the order of sort=popularity
+	CreatedAt                   time.Time    `json:"created_at"`
+	UpdatedAt                   time.Time    `json:"updated_at"`
 }
 
 // EventUpdate changes the non-nil fields of an event. Status changes go
@@ -57,6 +61,10 @@ type EventUpdate struct {
 	StartsAt    *time.Time `json:"starts_at,omitempty"`
 	EndsAt      *time.Time `json:"ends_at,omitempty"`
 	StreamURL   *string    `json:"stream_url,omitempty"`
+
+	PaymentProvider             *string `json:"payment_provider,omitempty" enum:"manual,stripe"`
+	HoldMinutes                 *int64  `json:"hold_minutes,omitempty"`
+	RefundUntilHoursBeforeStart *int64  `json:"refund_until_hours_before_start,omitempty"`
 }
 
 // Apply copies the set fields onto e.
@@ -70,6 +78,9 @@ func (u EventUpdate) Apply(e *Event) {
 	set(&e.StartsAt, u.StartsAt)
 	set(&e.EndsAt, u.EndsAt)
 	set(&e.StreamURL, u.StreamURL)
+	set(&e.PaymentProvider, u.PaymentProvider)
+	set(&e.HoldMinutes, u.HoldMinutes)
+	set(&e.RefundUntilHoursBeforeStart, u.RefundUntilHoursBeforeStart)
 }
 
 // Validate checks an event's own fields.
@@ -106,12 +117,39 @@ func (e *Event) Validate() error {
 	case e.EndsAt.Sub(e.StartsAt) > MaxEventDuration:
 		p.Add("body.ends_at", "an event lasts at most %d days", int(MaxEventDuration.Hours()/24))
 	}
+	if e.PaymentProvider != ProviderManual && e.PaymentProvider != ProviderStripe {
+		p.Add("body.payment_provider", "must be manual or stripe")
+	}
+	if e.HoldMinutes < 1 || e.HoldMinutes > 24*60 {
+		p.Add("body.hold_minutes", "must be between 1 and 1440")
+	}
+	if e.RefundUntilHoursBeforeStart < 0 || e.RefundUntilHoursBeforeStart > 24*365 {
+		p.Add("body.refund_until_hours_before_start", "must be between 0 and 8760")
+	}
 	if e.StreamURL != "" {
 		if u, err := url.Parse(e.StreamURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			p.Add("body.stream_url", "must be an http(s) URL")
 		}
 	}
 	return p.Err()
+}
+
+// Registration defaults of new events.
+const (
+	DefaultHoldMinutes     = 10
+	DefaultRefundHours     = 48
+	DefaultPaymentProvider = ProviderManual
+)
+
+// SetRegistrationDefaults fills an unset provider and hold time; 0 hours
+// before the start is a valid refund cutoff, so callers set that one.
+func (e *Event) SetRegistrationDefaults(holdMinutes int64) {
+	if e.PaymentProvider == "" {
+		e.PaymentProvider = DefaultPaymentProvider
+	}
+	if e.HoldMinutes == 0 {
+		e.HoldMinutes = holdMinutes
+	}
 }
 
 // EventSort orders event listings.

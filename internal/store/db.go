@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/admit-events/admit"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
@@ -38,6 +39,10 @@ type DB struct {
 	// Now is the clock, fixed once per transaction. Tests replace it.
 	Now func() time.Time
 
+	// HoldTTL is how long new events' orders hold seats unless the event
+	// says otherwise (ADMIT_HOLD_TTL).
+	HoldTTL time.Duration
+
 	// traceQuery, when set (by tests), sees the SQL and arguments of each
 	// list query just before it runs.
 	traceQuery func(query string, args []any)
@@ -52,7 +57,7 @@ func (db *DB) trace(query string, args []any) {
 
 // Open connects to the configured database. Call Migrate before use.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	db := &DB{Now: time.Now}
+	db := &DB{Now: time.Now, HoldTTL: admit.DefaultHoldMinutes * time.Minute}
 	var err error
 	if cfg.URL == "" || strings.HasPrefix(cfg.URL, "sqlite:") || strings.HasPrefix(cfg.URL, "file:") {
 		err = db.openSQLite(cfg)
@@ -130,6 +135,8 @@ func (db *DB) openPostgres(cfg Config) error {
 	}
 	return nil
 }
+
+func (db *DB) holdMinutes() int64 { return max(int64(db.HoldTTL/time.Minute), 1) }
 
 // Engine names the database engine: "sqlite" or "postgres".
 func (db *DB) Engine() string { return string(db.engine) }

@@ -116,3 +116,12 @@ func (e engine) unindexEvent(ctx context.Context, tx *Tx, eventID string) error 
 	_, err := tx.ExecContext(ctx, `DELETE FROM event_search WHERE rowid = (SELECT seq FROM events WHERE id = $1)`, eventID)
 	return err
 }
+
+// lockOrder is the row-lock suffix of findOrder before a change. SQLite
+// needs none: its write transactions are exclusive from BEGIN.
+func (e engine) lockOrder() string {
+	if e == postgresEngine {
+		return " FOR UPDATE OF o"
+	}
+	return ""
+}

@@ -16,7 +16,8 @@ import (
 var _ admit.EventService = (*DB)(nil)
 
 const eventColumns = `e.id, e.organization_id, e.title, e.description, e.category, e.tags, e.city_id, e.country,
-	e.location_id, e.starts_at, e.ends_at, e.time_zone, e.status, e.stream_url, e.popularity, e.created_at, e.updated_at`
+	e.location_id, e.starts_at, e.ends_at, e.time_zone, e.status, e.stream_url, e.popularity, e.created_at, e.updated_at,
+	e.payment_provider, e.hold_minutes, e.refund_until_hours_before_start`
 
 // eventRow is an event as scanned, with the sort keys a cursor needs.
 type eventRow struct {
@@ -30,7 +31,9 @@ func scanEvent(s scanner) (eventRow, error) {
 	var tags string
 	var ends, created, updated int64
 	err := s.Scan(&e.ID, &e.OrganizationID, &e.Title, &e.Description, &e.Category, &tags, &e.CityID, &e.Country,
-		&e.LocationID, &r.startsAt, &ends, &e.TimeZone, &e.Status, &e.StreamURL, &r.popularity, &created, &updated)
+		&e.LocationID, &r.startsAt, &ends, &e.TimeZone, &e.Status, &e.StreamURL, &r.popularity, &created, &updated,
+		&e.PaymentProvider, &e.HoldMinutes, &e.RefundUntilHoursBeforeStart)
+	e.Popularity = r.popularity
 	if err != nil {
 		return r, err
 	}
@@ -213,6 +216,7 @@ func (db *DB) CreateEvent(ctx context.Context, e *admit.Event) error {
 	if e.Tags == nil {
 		e.Tags = []string{}
 	}
+	e.SetRegistrationDefaults(db.holdMinutes())
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -227,11 +231,12 @@ func (db *DB) CreateEvent(ctx context.Context, e *admit.Event) error {
 		e.CreatedAt, e.UpdatedAt = tx.now, tx.now
 		tags, _ := json.Marshal(e.Tags)
 		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, organization_id, title, description, category, category_key, tags,
-			city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
+			city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, created_at, updated_at,
+			payment_provider, hold_minutes, refund_until_hours_before_start)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20)`,
 			e.ID, e.OrganizationID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags),
 			e.CityID, e.Country, e.LocationID, ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly),
-			e.TimeZone, e.Status, e.StreamURL, ts(tx.now))
+			e.TimeZone, e.Status, e.StreamURL, ts(tx.now), e.PaymentProvider, e.HoldMinutes, e.RefundUntilHoursBeforeStart)
 		if err != nil {
 			return fmt.Errorf("store: create event: %w", translate(err))
 		}
@@ -286,9 +291,11 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u admit.EventUpdate) (
 		tags, _ := json.Marshal(e.Tags)
 		_, err = tx.ExecContext(ctx, `UPDATE events SET title = $2, description = $3, category = $4, category_key = $5, tags = $6,
 			city_id = $7, country = $8, location_id = $9, starts_at = $10, ends_at = $11, start_date = $12, time_zone = $13,
-			stream_url = $14, updated_at = $15 WHERE id = $1`,
+			stream_url = $14, updated_at = $15, payment_provider = $16, hold_minutes = $17, refund_until_hours_before_start = $18
+			WHERE id = $1`,
 			e.ID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags), e.CityID, e.Country, e.LocationID,
-			ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly), e.TimeZone, e.StreamURL, ts(tx.now))
+			ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly), e.TimeZone, e.StreamURL, ts(tx.now),
+			e.PaymentProvider, e.HoldMinutes, e.RefundUntilHoursBeforeStart)
 		if err != nil {
 			return fmt.Errorf("store: update event: %w", translate(err))
 		}
@@ -300,17 +307,17 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u admit.EventUpdate) (
 	return db.FindEvent(ctx, e.ID)
 }
 
-// DeleteEvent removes an event that has sold nothing.
+// DeleteEvent removes an event nobody ordered from.
 func (db *DB) DeleteEvent(ctx context.Context, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.managedEvent(ctx, id); err != nil {
 			return err
 		}
-		var sold int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(sold), 0) FROM ticket_types WHERE event_id = $1`, id).Scan(&sold); err != nil {
+		var orders int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE event_id = $1`, id).Scan(&orders); err != nil {
 			return fmt.Errorf("store: delete event: %w", err)
 		}
-		if sold > 0 {
+		if orders > 0 {
 			return admit.Errorf(admit.ECONFLICT, "the event has orders: cancel it instead")
 		}
 		if err := db.engine.unindexEvent(ctx, tx, id); err != nil {
@@ -346,7 +353,7 @@ func (db *DB) CancelEvent(ctx context.Context, id string) (*admit.Event, error) 
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is already cancelled")
 		}
-		return nil
+		return tx.cancelEventOrders(ctx, id)
 	})
 }
 

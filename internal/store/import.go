@@ -29,6 +29,7 @@ func (db *DB) ImportEvents(ctx context.Context, events []admit.Event) error {
 }
 
 func (tx *Tx) importEvent(ctx context.Context, e *admit.Event) error {
+	e.SetRegistrationDefaults(tx.db.holdMinutes())
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -38,11 +39,12 @@ func (tx *Tx) importEvent(ctx context.Context, e *admit.Event) error {
 	e.ID, e.Status = newID("evt"), admit.EventPublished
 	tags, _ := json.Marshal(e.Tags)
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (id, organization_id, title, description, category, category_key, tags,
-		city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, popularity, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)`,
+		city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, popularity, created_at, updated_at,
+		payment_provider, hold_minutes, refund_until_hours_before_start)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21)`,
 		e.ID, e.OrganizationID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags),
 		e.CityID, e.Country, e.LocationID, ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly),
-		e.TimeZone, e.Status, e.StreamURL, e.Popularity, ts(tx.now))
+		e.TimeZone, e.Status, e.StreamURL, e.Popularity, ts(tx.now), e.PaymentProvider, e.HoldMinutes, e.RefundUntilHoursBeforeStart)
 	if err != nil {
 		return fmt.Errorf("store: import event: %w", translate(err))
 	}

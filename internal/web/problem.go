@@ -2,8 +2,8 @@ package web
 
 import (
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +25,7 @@ type Problem struct {
 	Detail     string             `json:"detail,omitempty" doc:"What went wrong this time"`
 	Instance   string             `json:"instance,omitempty"`
 	Errors     []admit.FieldError `json:"errors,omitempty" doc:"Each bad input value"`
+	Available  *int64             `json:"available,omitempty" doc:"Sold out: how many are still available"`
 	retryAfter time.Duration
 }
 
@@ -89,7 +90,7 @@ func ProblemFrom(err error) *Problem {
 	if e.Kind != "" {
 		p.Type = ProblemTypeBase + e.Kind
 	}
-	p.retryAfter = e.RetryAfter
+	p.retryAfter, p.Available = e.RetryAfter, e.Available
 	return p
 }
 

@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+// Inventory rule: a ticket type's sold + held never exceeds its quantity.
+// Seats are taken by one conditional UPDATE of the ticket type row inside
+// the transaction that creates the hold; holds past their expiry are swept
+// in that same statement's transaction, so they stop counting at their
+// expiry instant. Locks are always taken in the order orders → holds →
+// ticket types (sorted by id), so concurrent transactions cannot deadlock.
+
+// errSeatsGone is returned inside a payment transaction when a late payment
+// finds its seats sold; the caller fails the order in a new transaction.
+var errSeatsGone = errors.New("store: seats gone")
+
+// CreateOrder holds the seats of a new order, or confirms it at once when
+// its total is 0. Sold-out is ECONFLICT with Kind "sold-out".
+func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, error) {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	var id string
+	err = db.inTx(ctx, func(tx *Tx) error {
+		o, err := tx.placeOrder(ctx, u, n)
+		if err != nil {
+			return err
+		}
+		id = o.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindOrder(ctx, id)
+}
+
+func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (*admit.Order, error) {
+	e, err := findEvent(ctx, tx, n.EventID)
+	if err != nil || e.Status == admit.EventDraft {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", n.EventID)
+	}
+	if e.Status == admit.EventCancelled {
+		return nil, &admit.Error{Code: admit.ECONFLICT, Kind: "event-cancelled", Message: "the event is cancelled"}
+	}
+	types, err := tx.ticketTypesOf(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	o := &admit.Order{ID: newID("ord"), UserID: u.ID, EventID: e.ID, CreatedAt: tx.now, UpdatedAt: tx.now,
+		ExpiresAt: tx.now.Add(time.Duration(e.HoldMinutes) * time.Minute)}
+	if err := priceItems(o, n.Items, types, tx.now); err != nil {
+		return nil, err
+	}
+	o.Status, o.Payment.Provider = admit.OrderPending, e.PaymentProvider
+	if o.Total.Amount == 0 {
+		o.Status, o.Payment.Provider = admit.OrderPaid, admit.ProviderFree
+	}
+	if err := tx.insertOrder(ctx, o); err != nil {
+		return nil, err
+	}
+	if o.Status == admit.OrderPaid {
+		if err := tx.issueTickets(ctx, o, n.Attendees, u); err != nil {
+			return nil, err
+		}
+	} else if err := tx.insertHolds(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := tx.outbox(ctx, "order."+string(o.Status), o.ID, map[string]any{"order_id": o.ID, "event_id": o.EventID, "user_id": u.ID}); err != nil {
+		return nil, err
+	}
+	if o.Status == admit.OrderPending {
+		if err := tx.saveAttendees(ctx, o.ID, n.Attendees); err != nil {
+			return nil, err
+		}
+	}
+	// Last, so that the hot ticket type rows stay locked as briefly as possible.
+	return o, tx.takeSeats(ctx, o, o.Status == admit.OrderPaid)
+}
+
+// priceItems fills o's items and total from the ticket types' own prices,
+// checking sale windows, per-order limits and a single currency.
+func priceItems(o *admit.Order, items []admit.NewOrderItem, types map[string]admit.TicketType, now time.Time) error {
+	var p admit.Problems
+	for _, it := range items {
+		t, ok := types[it.TicketTypeID]
+		if !ok {
+			p.Add("body.items.ticket_type_id", "%q is not a ticket type of this event", it.TicketTypeID)
+			continue
+		}
+		if now.Before(t.SaleStartsAt) {
+			return &admit.Error{Code: admit.ECONFLICT, Kind: "sale-not-started", Message: fmt.Sprintf("%s goes on sale at %s", t.Name, t.SaleStartsAt.Format(time.RFC3339))}
+		}
+		if !now.Before(t.SaleEndsAt) {
+			return &admit.Error{Code: admit.ECONFLICT, Kind: "sale-ended", Message: fmt.Sprintf("the sale of %s has ended", t.Name)}
+		}
+		if it.Quantity < t.MinPerOrder || it.Quantity > t.MaxPerOrder {
+			p.Add("body.items.quantity", "%s: between %d and %d per order", t.Name, t.MinPerOrder, t.MaxPerOrder)
+		}
+		if o.Total.Currency != "" && t.Price.Currency != o.Total.Currency {
+			p.Add("body.items", "all tickets of an order must be in one currency")
+		}
+		o.Total.Currency = t.Price.Currency
+		o.Total.Amount += t.Price.Amount * it.Quantity
+		o.Items = append(o.Items, admit.OrderItem{TicketTypeID: t.ID, Quantity: it.Quantity, UnitPrice: t.Price})
+	}
+	o.Refunded = admit.Money{Currency: o.Total.Currency}
+	slices.SortFunc(o.Items, func(a, b admit.OrderItem) int { return strings.Compare(a.TicketTypeID, b.TicketTypeID) })
+	return p.Err()
+}
+
+func (tx *Tx) ticketTypesOf(ctx context.Context, eventID string) (map[string]admit.TicketType, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+ticketTypeColumns+` FROM ticket_types t WHERE t.event_id = $1`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("store: ticket types: %w", err)
+	}
+	list, err := scanAll(rows, scanTicketType)
+	if err != nil {
+		return nil, err
+	}
+	types := make(map[string]admit.TicketType, len(list))
+	for _, t := range list {
+		types[t.ID] = t
+	}
+	return types, nil
+}
+
+// takeSeats takes each item's seats: as held for a pending order, as sold
+// for a paid one. Expired holds of the same ticket type are swept first.
+func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool) error {
+	for _, it := range o.Items {
+		swept, err := tx.sweepExpiredHolds(ctx, it.TicketTypeID)
+		if err != nil {
+			return err
+		}
+		set := "held = held - $2 + $3"
+		if sold {
+			set = "held = held - $2, sold = sold + $3"
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET `+set+` WHERE id = $1 AND sold + held - $2 + $3 <= quantity`,
+			it.TicketTypeID, swept, it.Quantity)
+		if err != nil {
+			return fmt.Errorf("store: take seats: %w", translate(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return tx.soldOut(ctx, it.TicketTypeID, swept)
+		}
+	}
+	if sold {
+		return tx.addPopularity(ctx, o)
+	}
+	return nil
+}
+
+// sweepExpiredHolds deletes the expired holds of a ticket type and returns
+// how many seats they held. Each hold is deleted by exactly one transaction.
+func (tx *Tx) sweepExpiredHolds(ctx context.Context, ticketTypeID string) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 RETURNING quantity`, ticketTypeID, ts(tx.now))
+	if err != nil {
+		return 0, fmt.Errorf("store: sweep holds: %w", translate(err))
+	}
+	qs, err := scanAll(rows, func(s scanner) (q int64, err error) { return q, s.Scan(&q) })
+	var sum int64
+	for _, q := range qs {
+		sum += q
+	}
+	return sum, err
+}
+
+func (tx *Tx) soldOut(ctx context.Context, ticketTypeID string, swept int64) error {
+	var name string
+	var left int64
+	err := tx.QueryRowContext(ctx, `SELECT name, quantity - sold - held + $2 FROM ticket_types WHERE id = $1`, ticketTypeID, swept).Scan(&name, &left)
+	if err != nil {
+		return fmt.Errorf("store: sold out: %w", err)
+	}
+	left = max(left, 0)
+	return &admit.Error{Code: admit.ECONFLICT, Kind: admit.KindSoldOut, Available: &left,
+		Message: fmt.Sprintf("not enough %s left: %d available", name, left)}
+}
+
+func (tx *Tx) addPopularity(ctx context.Context, o *admit.Order) error {
+	var n int64
+	for _, it := range o.Items {
+		n += it.Quantity
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE events SET popularity = popularity + $2 WHERE id = $1`, o.EventID, n)
+	return err
+}
+
+func (tx *Tx) insertOrder(ctx context.Context, o *admit.Order) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+		o.ID, o.UserID, o.EventID, o.Status, ts(o.ExpiresAt), o.Total.Amount, o.Total.Currency, o.Payment.Provider, ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: insert order: %w", translate(err))
+	}
+	for _, it := range o.Items {
+		_, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount) VALUES ($1, $2, $3, $4)`,
+			o.ID, it.TicketTypeID, it.Quantity, it.UnitPrice.Amount)
+		if err != nil {
+			return fmt.Errorf("store: insert order item: %w", translate(err))
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) insertHolds(ctx context.Context, o *admit.Order) error {
+	for _, it := range o.Items {
+		_, err := tx.ExecContext(ctx, `INSERT INTO holds (order_id, ticket_type_id, quantity, expires_at) VALUES ($1, $2, $3, $4)`,
+			o.ID, it.TicketTypeID, it.Quantity, ts(o.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("store: insert hold: %w", translate(err))
+		}
+	}
+	return nil
+}
+
+// saveAttendees keeps the names a pending order asked for, until its tickets
+// are issued.
+func (tx *Tx) saveAttendees(ctx context.Context, orderID string, attendees []admit.Attendee) error {
+	if len(attendees) == 0 {
+		return nil
+	}
+	raw, _ := json.Marshal(attendees)
+	_, err := tx.ExecContext(ctx, `UPDATE orders SET attendees = $2 WHERE id = $1`, orderID, string(raw))
+	return err
+}
+
+// issueTickets creates the tickets of a paid order: one per seat, named
+// after the attendees in order, then after the buyer.
+func (tx *Tx) issueTickets(ctx context.Context, o *admit.Order, attendees []admit.Attendee, buyer *admit.User) error {
+	k := 0
+	for _, it := range o.Items {
+		for range it.Quantity {
+			a := admit.Attendee{Name: buyer.Name, Email: buyer.Email}
+			if k < len(attendees) {
+				a = attendees[k]
+			}
+			k++
+			_, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, order_id, event_id, ticket_type_id, attendee_name, attendee_email, status, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7)`, newID("tix"), o.ID, o.EventID, it.TicketTypeID, a.Name, a.Email, ts(tx.now))
+			if err != nil {
+				return fmt.Errorf("store: issue ticket: %w", translate(err))
+			}
+		}
+	}
+	return nil
+}
+
+// outbox records, in the caller's transaction, a change someone must hear of.
+func (tx *Tx) outbox(ctx context.Context, topic, aggregateID string, payload any) error {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("store: outbox payload: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (topic, aggregate_id, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $4)`,
+		topic, aggregateID, string(raw), ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: outbox: %w", err)
+	}
+	return nil
+}
+
+// FindOrder returns an order its buyer, the event's organizers or an admin
+// may see; anyone else gets ENOTFOUND.
+func (db *DB) FindOrder(ctx context.Context, id string) (*admit.Order, error) {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, orgID, err := findOrder(ctx, db.primary, id, "")
+	if err != nil {
+		return nil, err
+	}
+	if o.UserID != u.ID && !u.CanManageOrganization(orgID) {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no order with id %q", id)
+	}
+	o.Status = effectiveStatus(o, db.Now())
+	return o, nil
+}
+
+// effectiveStatus shows a pending order whose hold lapsed as expired, even
+// before the sweeper records it.
+func effectiveStatus(o *admit.Order, now time.Time) admit.OrderStatus {
+	if o.Status == admit.OrderPending && !now.Before(o.ExpiresAt) {
+		return admit.OrderExpired
+	}
+	return o.Status
+}
+
+const orderColumns = `o.id, o.user_id, o.event_id, o.status, o.expires_at, o.total_amount, o.currency, o.refunded_amount,
+	o.provider, o.payment_ref, o.client_secret, o.created_at, o.updated_at, e.organization_id, e.time_zone`
+
+func scanOrder(s scanner) (*admit.Order, string, error) {
+	var o admit.Order
+	var expires, created, updated int64
+	var orgID, zone string
+	err := s.Scan(&o.ID, &o.UserID, &o.EventID, &o.Status, &expires, &o.Total.Amount, &o.Total.Currency, &o.Refunded.Amount,
+		&o.Payment.Provider, &o.Payment.Reference, &o.Payment.ClientSecret, &created, &updated, &orgID, &zone)
+	o.Refunded.Currency = o.Total.Currency
+	o.ExpiresAt, o.CreatedAt, o.UpdatedAt = fromTS(expires, time.UTC), fromTS(created, time.UTC), fromTS(updated, time.UTC)
+	o.Items, o.Tickets = []admit.OrderItem{}, []admit.Ticket{}
+	return &o, orgID, err
+}
+
+// findOrder loads an order with its items and tickets; lock is the
+// dialect's row-lock suffix when the caller will change it.
+func findOrder(ctx context.Context, q queryer, id, lock string) (*admit.Order, string, error) {
+	o, orgID, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id = $1`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", admit.Errorf(admit.ENOTFOUND, "no order with id %q", id)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("store: find order: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ticket_type_id, quantity, unit_amount FROM order_items WHERE order_id = $1 ORDER BY ticket_type_id`, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: order items: %w", err)
+	}
+	if o.Items, err = scanAll(rows, func(s scanner) (it admit.OrderItem, err error) {
+		it.UnitPrice.Currency = o.Total.Currency
+		return it, s.Scan(&it.TicketTypeID, &it.Quantity, &it.UnitPrice.Amount)
+	}); err != nil {
+		return nil, "", err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.order_id = $1 ORDER BY t.id`, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: order tickets: %w", err)
+	}
+	if o.Tickets, err = scanAll(rows, scanTicket); err != nil {
+		return nil, "", err
+	}
+	return o, orgID, nil
+}
+
+const ticketColumns = `t.id, t.order_id, t.event_id, t.ticket_type_id, t.attendee_name, t.attendee_email, t.status, t.checked_in_at`
+
+func scanTicket(s scanner) (admit.Ticket, error) {
+	var t admit.Ticket
+	var checked sql.NullInt64
+	err := s.Scan(&t.ID, &t.OrderID, &t.EventID, &t.TicketTypeID, &t.AttendeeName, &t.AttendeeEmail, &t.Status, &checked)
+	if checked.Valid {
+		at := fromTS(checked.Int64, time.UTC)
+		t.CheckedInAt = &at
+	}
+	return t, err
+}

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+// ListMyOrders returns the caller's orders, newest first.
+func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order, string, error) {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var q query
+	q.and("o.user_id = " + q.arg(u.ID))
+	if c := page.Cursor; c != nil {
+		v, _ := strconv.ParseInt(c.Value, 10, 64)
+		q.and("(o.created_at, o.id) < (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
+	}
+	limit := pageLimit(page)
+	rows, err := db.primary.QueryContext(ctx, `SELECT o.id FROM orders o`+q.whereSQL()+
+		` ORDER BY o.created_at DESC, o.id DESC LIMIT `+strconv.Itoa(limit+1), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: my orders: %w", err)
+	}
+	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	if err != nil {
+		return nil, "", err
+	}
+	orders := make([]admit.Order, 0, len(ids))
+	for _, id := range ids {
+		o, err := db.FindOrder(ctx, id)
+		if err != nil {
+			return nil, "", err
+		}
+		orders = append(orders, *o)
+	}
+	orders, next := nextCursor(orders, limit, "created", func(o admit.Order) (string, string) {
+		return strconv.FormatInt(ts(o.CreatedAt), 10), o.ID
+	})
+	return orders, next, nil
+}
+
+// ListMyTickets returns the tickets of the orders the caller placed, whoever
+// the named attendees are.
+func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticket, string, error) {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var q query
+	q.and("o.user_id = " + q.arg(u.ID))
+	if c := page.Cursor; c != nil {
+		q.and("t.id > " + q.arg(c.ID))
+	}
+	limit := pageLimit(page)
+	rows, err := db.primary.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t JOIN orders o ON o.id = t.order_id`+
+		q.whereSQL()+` ORDER BY t.id LIMIT `+strconv.Itoa(limit+1), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: my tickets: %w", err)
+	}
+	tickets, err := scanAll(rows, scanTicket)
+	if err != nil {
+		return nil, "", err
+	}
+	tickets, next := nextCursor(tickets, limit, "id", func(t admit.Ticket) (string, string) { return "", t.ID })
+	return tickets, next, nil
+}
+
+
+const registrantQuery = `SELECT t.id, t.order_id, t.ticket_type_id, tt.name, t.attendee_name, t.attendee_email, t.status, t.checked_in_at,
+	o.status, o.user_id
+	FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id
+	WHERE t.event_id = $1`
+
+func scanRegistrant(s scanner) (admit.Registrant, error) {
+	var r admit.Registrant
+	var checked *int64
+	err := s.Scan(&r.TicketID, &r.OrderID, &r.TicketTypeID, &r.TicketTypeName, &r.AttendeeName, &r.AttendeeEmail,
+		&r.TicketStatus, &checked, &r.OrderStatus, &r.BuyerID)
+	if checked != nil {
+		at := fromTS(*checked, time.UTC)
+		r.CheckedInAt = &at
+	}
+	return r, err
+}
+
+// ListRegistrants returns a page of an event's tickets: the event's
+// organizers and admins only (EFORBIDDEN).
+func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Page) ([]admit.Registrant, string, error) {
+	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
+		return nil, "", err
+	}
+	args := []any{eventID}
+	where := ""
+	if c := page.Cursor; c != nil {
+		where, args = " AND t.id > $2", append(args, c.ID)
+	}
+	limit := pageLimit(page)
+	rows, err := db.primary.QueryContext(ctx, registrantQuery+where+` ORDER BY t.id LIMIT `+strconv.Itoa(limit+1), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: registrants: %w", err)
+	}
+	rs, err := scanAll(rows, scanRegistrant)
+	if err != nil {
+		return nil, "", err
+	}
+	rs, next := nextCursor(rs, limit, "id", func(r admit.Registrant) (string, string) { return "", r.TicketID })
+	return rs, next, nil
+}
+
+// EachRegistrant streams every ticket of an event to fn from one query, in
+// constant memory: for CSV exports of any size.
+func (db *DB) EachRegistrant(ctx context.Context, eventID string, fn func(admit.Registrant) error) error {
+	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
+		return err
+	}
+	rows, err := db.primary.QueryContext(ctx, registrantQuery+` ORDER BY t.id`, eventID)
+	if err != nil {
+		return fmt.Errorf("store: registrants: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRegistrant(rows)
+		if err != nil {
+			return fmt.Errorf("store: registrants: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (db *DB) canSeeRegistrants(ctx context.Context, eventID string) error {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return err
+	}
+	e, err := findEvent(ctx, db.primary, eventID)
+	if err != nil {
+		return err
+	}
+	if !u.CanManageOrganization(e.OrganizationID) {
+		return admit.Errorf(admit.EFORBIDDEN, "only the event's organizers see who registered")
+	}
+	return nil
+}

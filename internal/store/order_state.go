@@ -1,0 +1,438 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+// orderTx loads an order for change, locked, and checks the caller's right:
+// its buyer, the event's organizers and admins act on it; for the rest it
+// does not exist.
+func (tx *Tx) orderTx(ctx context.Context, id string, managersOnly bool) (*admit.Order, error) {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, orgID, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+	if err != nil {
+		return nil, err
+	}
+	manager := u.CanManageOrganization(orgID)
+	if !manager && o.UserID != u.ID {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no order with id %q", id)
+	}
+	if managersOnly && !manager {
+		return nil, admit.Errorf(admit.EFORBIDDEN, "only the event's organizers may do this")
+	}
+	return o, nil
+}
+
+// ReleaseOrder gives up a pending order's hold at once: ECONFLICT on a paid
+// order (cancel it instead).
+func (db *DB) ReleaseOrder(ctx context.Context, id string) (*admit.Order, error) {
+	return db.changeOrder(ctx, id, false, func(tx *Tx, o *admit.Order) error {
+		if o.Status == admit.OrderPaid {
+			return admit.Errorf(admit.ECONFLICT, "the order is paid: cancel it instead (POST /api/v1/orders/%s/cancel)", o.ID)
+		}
+		return tx.release(ctx, o, admit.OrderCancelled)
+	})
+}
+
+// CancelOrder unregisters: a pending order is released; a paid one has its
+// tickets voided and seats returned in this transaction, and is refunded
+// per the event's policy.
+func (db *DB) CancelOrder(ctx context.Context, id string) (*admit.Order, error) {
+	return db.changeOrder(ctx, id, false, func(tx *Tx, o *admit.Order) error {
+		if o.Status != admit.OrderPaid {
+			return tx.release(ctx, o, admit.OrderCancelled)
+		}
+		return tx.cancelPaid(ctx, o, false)
+	})
+}
+
+// CancelTicket unregisters one ticket of a paid order: its seat returns to
+// the pool and its price is refunded per the event's policy. The order is
+// cancelled with its last ticket.
+func (db *DB) CancelTicket(ctx context.Context, ticketID string) (*admit.Order, error) {
+	var orderID string
+	if err := db.primary.QueryRowContext(ctx, `SELECT order_id FROM tickets WHERE id = $1`, ticketID).Scan(&orderID); err != nil {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no ticket with id %q", ticketID)
+	}
+	o, err := db.changeOrder(ctx, orderID, false, func(tx *Tx, o *admit.Order) error {
+		i := slices.IndexFunc(o.Tickets, func(t admit.Ticket) bool { return t.ID == ticketID })
+		if o.Tickets[i].Status != admit.TicketValid {
+			return admit.Errorf(admit.ECONFLICT, "the ticket is already cancelled")
+		}
+		return tx.cancelTickets(ctx, o, o.Tickets[i:i+1], false)
+	})
+	if admit.ErrorCode(err) == admit.ENOTFOUND {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no ticket with id %q", ticketID)
+	}
+	return o, err
+}
+
+// changeOrder runs change on a locked order in one transaction, and returns
+// the order as it is after.
+func (db *DB) changeOrder(ctx context.Context, id string, managersOnly bool, change func(*Tx, *admit.Order) error) (*admit.Order, error) {
+	err := db.inTx(ctx, func(tx *Tx) error {
+		o, err := tx.orderTx(ctx, id, managersOnly)
+		if err != nil {
+			return err
+		}
+		return change(tx, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindOrder(ctx, id)
+}
+
+// release ends a pending order: its remaining holds return their seats.
+func (tx *Tx) release(ctx context.Context, o *admit.Order, to admit.OrderStatus) error {
+	if o.Status != admit.OrderPending {
+		return admit.Errorf(admit.ECONFLICT, "the order is %s", o.Status)
+	}
+	if _, err := tx.releaseHolds(ctx, o.ID); err != nil {
+		return err
+	}
+	return tx.setOrderStatus(ctx, o, to, nil)
+}
+
+// releaseHolds deletes an order's holds and takes their seats off the held
+// counts; it returns what they held by ticket type.
+func (tx *Tx) releaseHolds(ctx context.Context, orderID string) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM holds WHERE order_id = $1 RETURNING ticket_type_id, quantity`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("store: release holds: %w", err)
+	}
+	type hold struct {
+		tt string
+		q  int64
+	}
+	hs, err := scanAll(rows, func(s scanner) (h hold, err error) { return h, s.Scan(&h.tt, &h.q) })
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(hs, func(a, b hold) int { return strings.Compare(a.tt, b.tt) })
+	held := map[string]int64{}
+	for _, h := range hs {
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET held = held - $2 WHERE id = $1`, h.tt, h.q); err != nil {
+			return nil, fmt.Errorf("store: release holds: %w", err)
+		}
+		held[h.tt] = h.q
+	}
+	return held, nil
+}
+
+// setOrderStatus records a transition and its outbox row.
+func (tx *Tx) setOrderStatus(ctx context.Context, o *admit.Order, to admit.OrderStatus, extra map[string]any) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $2, updated_at = $3 WHERE id = $1`, o.ID, to, ts(tx.now)); err != nil {
+		return fmt.Errorf("store: order status: %w", err)
+	}
+	payload := map[string]any{"order_id": o.ID, "event_id": o.EventID, "user_id": o.UserID, "from": o.Status}
+	for k, v := range extra {
+		payload[k] = v
+	}
+	o.Status = to
+	return tx.outbox(ctx, "order."+string(to), o.ID, payload)
+}
+
+// cancelPaid cancels every valid ticket of a paid order; fullRefund ignores
+// the event's cutoff (the organizer cancelled the event).
+func (tx *Tx) cancelPaid(ctx context.Context, o *admit.Order, fullRefund bool) error {
+	var valid []admit.Ticket
+	for _, t := range o.Tickets {
+		if t.Status == admit.TicketValid {
+			valid = append(valid, t)
+		}
+	}
+	return tx.cancelTickets(ctx, o, valid, fullRefund)
+}
+
+// cancelTickets voids tickets, returns their seats, refunds what the
+// policy allows, and cancels the order when none is left valid.
+func (tx *Tx) cancelTickets(ctx context.Context, o *admit.Order, tickets []admit.Ticket, fullRefund bool) error {
+	if o.Status != admit.OrderPaid {
+		return admit.Errorf(admit.ECONFLICT, "the order is %s", o.Status)
+	}
+	perType := map[string]int64{}
+	var amount int64
+	for _, t := range tickets {
+		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET status = 'cancelled' WHERE id = $1`, t.ID); err != nil {
+			return fmt.Errorf("store: cancel ticket: %w", err)
+		}
+		perType[t.TicketTypeID]++
+		amount += unitPrice(o, t.TicketTypeID)
+	}
+	for _, tt := range slices.Sorted(maps.Keys(perType)) {
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET sold = sold - $2 WHERE id = $1`, tt, perType[tt]); err != nil {
+			return fmt.Errorf("store: return seats: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET popularity = popularity - $2 WHERE id = $1`, o.EventID, len(tickets)); err != nil {
+		return fmt.Errorf("store: popularity: %w", err)
+	}
+	due, err := tx.refundDue(ctx, o, amount, fullRefund)
+	if err != nil {
+		return err
+	}
+	if err := tx.refund(ctx, o, due); err != nil {
+		return err
+	}
+	remaining := 0
+	for _, t := range o.Tickets {
+		if t.Status == admit.TicketValid {
+			remaining++
+		}
+	}
+	if remaining == len(tickets) {
+		return tx.setOrderStatus(ctx, o, admit.OrderCancelled, map[string]any{"refund": due})
+	}
+	return tx.outbox(ctx, "ticket.cancelled", o.ID, map[string]any{"order_id": o.ID, "event_id": o.EventID, "user_id": o.UserID, "refund": due})
+}
+
+func unitPrice(o *admit.Order, ticketTypeID string) int64 {
+	for _, it := range o.Items {
+		if it.TicketTypeID == ticketTypeID {
+			return it.UnitPrice.Amount
+		}
+	}
+	return 0
+}
+
+// refundDue applies the event's policy: in full until the cutoff before the
+// start, nothing after; never more than what is left to refund.
+func (tx *Tx) refundDue(ctx context.Context, o *admit.Order, amount int64, full bool) (int64, error) {
+	var starts, hours int64
+	err := tx.QueryRowContext(ctx, `SELECT starts_at, refund_until_hours_before_start FROM events WHERE id = $1`, o.EventID).Scan(&starts, &hours)
+	if err != nil {
+		return 0, fmt.Errorf("store: refund policy: %w", err)
+	}
+	cutoff := fromTS(starts, time.UTC).Add(-time.Duration(hours) * time.Hour)
+	if !full && !tx.now.Before(cutoff) {
+		return 0, nil
+	}
+	return min(amount, o.Total.Amount-o.Refunded.Amount), nil
+}
+
+// refund records a refund of amount and asks for it through the outbox: the
+// provider is called after commit, never inside a transaction.
+func (tx *Tx) refund(ctx context.Context, o *admit.Order, amount int64) error {
+	if amount <= 0 {
+		return nil
+	}
+	id := newID("ref")
+	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, amount, currency, status, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)`,
+		id, o.ID, amount, o.Total.Currency, ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: refund: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount + $2 WHERE id = $1`, o.ID, amount); err != nil {
+		return fmt.Errorf("store: refund: %w", err)
+	}
+	o.Refunded.Amount += amount
+	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
+}
+
+// MarkPaid confirms a manual payment: the event's organizers and admins.
+func (db *DB) MarkPaid(ctx context.Context, id string) (*admit.Order, error) {
+	return db.confirm(ctx, id, "", func(tx *Tx) (*admit.Order, error) {
+		o, err := tx.orderTx(ctx, id, true)
+		if err != nil {
+			return nil, err
+		}
+		if o.Payment.Provider != admit.ProviderManual {
+			return nil, admit.Errorf(admit.ECONFLICT, "this order is paid through %s, not by hand", o.Payment.Provider)
+		}
+		return o, nil
+	})
+}
+
+// ConfirmPayment records a provider's word that an order is paid (a
+// webhook). It happens once per provider event id: a replay changes nothing.
+func (db *DB) ConfirmPayment(ctx context.Context, provider, eventID, orderID, ref string) (*admit.Order, error) {
+	return db.confirm(ctx, orderID, ref, func(tx *Tx) (*admit.Order, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			provider, eventID, ts(tx.now))
+		if err != nil {
+			return nil, fmt.Errorf("store: webhook event: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, nil // seen before
+		}
+		o, _, err := findOrder(ctx, tx, orderID, tx.db.engine.lockOrder())
+		if err != nil {
+			return nil, err
+		}
+		if ref != "" && o.Payment.Reference != "" && o.Payment.Reference != ref {
+			return nil, admit.Errorf(admit.EINVALID, "the payment %s is not this order's", ref)
+		}
+		return o, nil
+	})
+}
+
+// confirm moves an order to paid: its holds become sales, or, if the hold
+// lapsed, seats are taken again; when they are gone the order fails and
+// its payment is refunded. load returns the locked order (nil: nothing to do).
+func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admit.Order, error)) (*admit.Order, error) {
+	err := db.inTx(ctx, func(tx *Tx) error {
+		o, err := load(tx)
+		if err != nil || o == nil {
+			return err
+		}
+		switch o.Status {
+		case admit.OrderPaid, admit.OrderFailed:
+			return nil // settled before: confirming twice changes nothing
+		}
+		return tx.pay(ctx, o, ref)
+	})
+	if errors.Is(err, errSeatsGone) {
+		err = db.inTx(ctx, func(tx *Tx) error {
+			o, _, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+			if err != nil || o.Status == admit.OrderPaid || o.Status == admit.OrderFailed {
+				return err
+			}
+			return tx.fail(ctx, o, ref)
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db.FindOrder(admit.NewContextWithUser(ctx, admit.System), id)
+}
+
+// pay turns a pending (or lapsed, or released) order into a paid one.
+func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
+	lapsed := o.Status != admit.OrderPending || !tx.now.Before(o.ExpiresAt)
+	held, err := tx.releaseHolds(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	for _, it := range o.Items {
+		lapsed = lapsed || held[it.TicketTypeID] != it.Quantity
+	}
+	if lapsed {
+		// The hold is gone (or going): take the seats again if they are there.
+		if err := tx.takeSeats(ctx, o, true); admit.ErrorCode(err) == admit.ECONFLICT {
+			return errSeatsGone
+		} else if err != nil {
+			return err
+		}
+	} else {
+		for _, it := range o.Items {
+			if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET sold = sold + $2 WHERE id = $1`, it.TicketTypeID, it.Quantity); err != nil {
+				return fmt.Errorf("store: sell: %w", err)
+			}
+		}
+		if err := tx.addPopularity(ctx, o); err != nil {
+			return err
+		}
+	}
+	attendees, buyer, err := tx.ticketHolders(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := tx.issueTickets(ctx, o, attendees, buyer); err != nil {
+		return err
+	}
+	if ref != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_ref = $2 WHERE id = $1`, o.ID, ref); err != nil {
+			return fmt.Errorf("store: payment ref: %w", err)
+		}
+	}
+	return tx.setOrderStatus(ctx, o, admit.OrderPaid, map[string]any{"late": lapsed})
+}
+
+// fail records that a paid-for order could not get its seats: it fails and
+// its payment is refunded in full, and the attendee is told (outbox).
+func (tx *Tx) fail(ctx context.Context, o *admit.Order, ref string) error {
+	if _, err := tx.releaseHolds(ctx, o.ID); err != nil {
+		return err
+	}
+	if ref != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_ref = $2 WHERE id = $1`, o.ID, ref); err != nil {
+			return fmt.Errorf("store: payment ref: %w", err)
+		}
+	}
+	if err := tx.refund(ctx, o, o.Total.Amount-o.Refunded.Amount); err != nil {
+		return err
+	}
+	return tx.setOrderStatus(ctx, o, admit.OrderFailed, map[string]any{"reason": "sold out after the hold expired"})
+}
+
+// ticketHolders returns the attendees a pending order named and its buyer.
+func (tx *Tx) ticketHolders(ctx context.Context, o *admit.Order) ([]admit.Attendee, *admit.User, error) {
+	var raw string
+	if err := tx.QueryRowContext(ctx, `SELECT attendees FROM orders WHERE id = $1`, o.ID).Scan(&raw); err != nil {
+		return nil, nil, fmt.Errorf("store: attendees: %w", err)
+	}
+	var attendees []admit.Attendee
+	json.Unmarshal([]byte(raw), &attendees)
+	buyer, err := findUser(ctx, tx, `u.id = $1`, o.UserID)
+	return attendees, buyer, err
+}
+
+// ExpireOrders records the expiry of up to limit pending orders whose hold
+// lapsed, returning their seats; it returns how many it expired.
+func (db *DB) ExpireOrders(ctx context.Context, limit int) (int, error) {
+	rows, err := db.primary.QueryContext(ctx, `SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+		ts(db.Now()), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: expire orders: %w", err)
+	}
+	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := db.inTx(ctx, func(tx *Tx) error {
+			o, _, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+			if err != nil || o.Status != admit.OrderPending || tx.now.Before(o.ExpiresAt) {
+				return err // paid or released meanwhile
+			}
+			n++
+			return tx.release(ctx, o, admit.OrderExpired)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// cancelEventOrders releases every pending order of an event and cancels
+// every paid one with a full refund, in the caller's transaction.
+func (tx *Tx) cancelEventOrders(ctx context.Context, eventID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM orders WHERE event_id = $1 AND status IN ('pending', 'paid') ORDER BY id`, eventID)
+	if err != nil {
+		return fmt.Errorf("store: event orders: %w", err)
+	}
+	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		o, _, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+		if err != nil {
+			return err
+		}
+		if o.Status == admit.OrderPaid {
+			err = tx.cancelPaid(ctx, o, true)
+		} else {
+			err = tx.release(ctx, o, admit.OrderCancelled)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// onsale is an event with one ticket type of the given quantity and price,
+// and attendees to buy it.
+type onsale struct {
+	*fixture
+	event     *admit.Event
+	tt        string
+	attendees []context.Context
+}
+
+func newOnsale(t *testing.T, e testenv.Engine, quantity int64, price admit.Money, provider string) *onsale {
+	t.Helper()
+	f := newFixture(t, e)
+	city := f.city(t, unique("City"), "DE", "Europe/Berlin")
+	loc := f.location(t, f.org, city, "Hall")
+	ev := &admit.Event{Title: "Onsale", CityID: city.ID, LocationID: loc.ID, StartsAt: testNow.Add(30 * 24 * time.Hour),
+		EndsAt: testNow.Add(30*24*time.Hour + 2*time.Hour), PaymentProvider: provider, RefundUntilHoursBeforeStart: 48}
+	must(t, "CreateEvent", f.db.CreateEvent(f.org, ev))
+	tt := &admit.TicketType{EventID: ev.ID, Name: "General", Price: price, Quantity: quantity}
+	must(t, "CreateTicketType", f.db.CreateTicketType(f.org, tt))
+	f.publish(t, f.org, ev)
+	s := &onsale{fixture: f, event: ev, tt: tt.ID}
+	for i := range 8 {
+		ctx, _ := f.user(t, fmt.Sprintf("buyer%d@example.com", i), admit.RoleAttendee, "")
+		s.attendees = append(s.attendees, ctx)
+	}
+	return s
+}
+
+func (s *onsale) order(ctx context.Context, q int64) (*admit.Order, error) {
+	return s.db.CreateOrder(ctx, admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: q}}})
+}
+
+// counts reads the ticket type's counters and checks them against the rows:
+// held = seats of holds, sold = valid tickets, sold + held <= quantity.
+func (s *onsale) counts(t *testing.T) (sold, held int64) {
+	t.Helper()
+	var quantity, holds, tickets int64
+	q := `SELECT quantity, sold, held,
+		(SELECT COALESCE(SUM(quantity), 0) FROM holds WHERE ticket_type_id = $1),
+		(SELECT COUNT(*) FROM tickets WHERE ticket_type_id = $1 AND status = 'valid')
+		FROM ticket_types WHERE id = $1`
+	if err := s.db.primary.QueryRow(q, s.tt).Scan(&quantity, &sold, &held, &holds, &tickets); err != nil {
+		t.Fatal(err)
+	}
+	if sold+held > quantity || held != holds || sold != tickets {
+		t.Fatalf("inventory broken: quantity %d sold %d held %d (hold rows %d, valid tickets %d)", quantity, sold, held, holds, tickets)
+	}
+	return sold, held
+}
+
+func TestConcurrentOrdersNeverOversell(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 100, eur(1000), admit.ProviderManual)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := map[string]int64{}
+		var refused int
+		start := make(chan struct{})
+		for i := range 500 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				q := int64(i%4 + 1)
+				o, err := s.order(s.attendees[i%len(s.attendees)], q)
+				mu.Lock()
+				defer mu.Unlock()
+				var ae *admit.Error
+				switch {
+				case err == nil:
+					accepted[o.ID] = q
+				case errors.As(err, &ae) && ae.Kind == admit.KindSoldOut && ae.Available != nil && *ae.Available < q:
+					refused++
+				default:
+					t.Errorf("order of %d: %v", q, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		var total int64
+		for id, q := range accepted {
+			total += q
+			var holds int64
+			s.db.primary.QueryRow(`SELECT COALESCE(SUM(quantity), 0) FROM holds WHERE order_id = $1`, id).Scan(&holds)
+			if holds != q {
+				t.Errorf("order %s holds %d seats, asked for %d", id, holds, q)
+			}
+		}
+		var orders int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders)
+		_, held := s.counts(t)
+		if held != total || total > 100 || orders != len(accepted) || refused+len(accepted) != 500 {
+			t.Fatalf("held %d, accepted %d seats in %d orders (%d rows), refused %d", held, total, len(accepted), orders, refused)
+		}
+		if total < 97 { // 500 requests for 100 seats leave at most 3 unsold (a 4 refused with 3 left)
+			t.Fatalf("only %d of 100 seats were taken", total)
+		}
+	})
+}
+
+func TestExpiredHoldsStopCountingAtExpiry(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(500), admit.ProviderManual)
+		first, err := s.order(s.attendees[0], 8)
+		must(t, "first order", err)
+		if _, err := s.order(s.attendees[1], 4); admit.ErrorCode(err) != admit.ECONFLICT {
+			t.Fatalf("4 more of 10 with 8 held: %v, want sold out", err)
+		}
+		s.setNow(first.ExpiresAt.Add(-time.Microsecond))
+		if _, err := s.order(s.attendees[1], 4); admit.ErrorCode(err) != admit.ECONFLICT {
+			t.Fatal("the hold stopped counting before its expiry")
+		}
+		s.setNow(first.ExpiresAt) // no sweeper has run
+		second, err := s.order(s.attendees[1], 4)
+		must(t, "order after expiry", err)
+		if second.Status != admit.OrderPending {
+			t.Fatalf("second order %s", second.Status)
+		}
+		got, err := s.db.FindOrder(s.attendees[0], first.ID)
+		must(t, "FindOrder", err)
+		if got.Status != admit.OrderExpired {
+			t.Fatalf("lapsed order shows %s, want expired", got.Status)
+		}
+		if _, held := s.counts(t); held != 4 {
+			t.Fatalf("held %d, want the second order's 4", held)
+		}
+		// The sweeper records the expiry and its outbox row.
+		s.setNow(second.ExpiresAt)
+		n, err := s.db.ExpireOrders(context.Background(), 100)
+		if err != nil || n != 2 { // the first order's holds were swept, but its expiry not recorded yet
+			t.Fatalf("ExpireOrders = %d, %v; want both lapsed orders", n, err)
+		}
+		var expired, told int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders WHERE status = 'expired'`).Scan(&expired)
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = 'order.expired'`).Scan(&told)
+		if expired != 2 || told != 2 {
+			t.Fatalf("%d orders recorded expired, %d outbox rows; want 2 and 2", expired, told)
+		}
+		if _, held := s.counts(t); held != 0 {
+			t.Fatalf("held %d after expiry", held)
+		}
+	})
+}
+
+func TestFreeOrdersArePaidAtOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 5, eur(0), admit.ProviderStripe)
+		o, err := s.db.CreateOrder(s.attendees[0], admit.NewOrder{EventID: s.event.ID,
+			Items:     []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: 2}},
+			Attendees: []admit.Attendee{{Name: "Guest One", Email: "one@example.com"}}})
+		must(t, "free order", err)
+		if o.Status != admit.OrderPaid || o.Payment.Provider != admit.ProviderFree || len(o.Tickets) != 2 {
+			t.Fatalf("free order: %s via %s with %d tickets", o.Status, o.Payment.Provider, len(o.Tickets))
+		}
+		if o.Tickets[0].AttendeeName != "Guest One" && o.Tickets[1].AttendeeName != "Guest One" {
+			t.Fatalf("the named attendee has no ticket: %+v", o.Tickets)
+		}
+		if sold, held := s.counts(t); sold != 2 || held != 0 {
+			t.Fatalf("sold %d held %d", sold, held)
+		}
+	})
+}
+
+func TestPaymentAfterExpiry(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 4, eur(2500), admit.ProviderManual)
+		lucky, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		unlucky, err := s.order(s.attendees[1], 2)
+		must(t, "order", err)
+		// Both lapse; someone else takes two seats; both are paid late.
+		s.setNow(lucky.ExpiresAt.Add(time.Minute))
+		_, err = s.order(s.attendees[2], 2)
+		must(t, "order after expiry", err)
+		paid, err := s.db.MarkPaid(s.org, lucky.ID)
+		must(t, "late payment with seats left", err)
+		if paid.Status != admit.OrderPaid || len(paid.Tickets) != 2 {
+			t.Fatalf("late payment with seats left: %s with %d tickets", paid.Status, len(paid.Tickets))
+		}
+		failed, err := s.db.MarkPaid(s.org, unlucky.ID)
+		must(t, "late payment without seats", err)
+		if failed.Status != admit.OrderFailed || len(failed.Tickets) != 0 || failed.Refunded.Amount != 5000 {
+			t.Fatalf("late payment without seats: %s, %d tickets, refunded %d", failed.Status, len(failed.Tickets), failed.Refunded.Amount)
+		}
+		var refunds, told int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM refunds WHERE order_id = $1 AND amount = 5000`, unlucky.ID).Scan(&refunds)
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE aggregate_id = $1 AND topic = 'order.failed'`, unlucky.ID).Scan(&told)
+		if refunds != 1 || told != 1 {
+			t.Fatalf("failed order: %d refunds, %d outbox rows telling the attendee", refunds, told)
+		}
+		// Confirming again changes nothing.
+		again, err := s.db.MarkPaid(s.org, unlucky.ID)
+		must(t, "second confirmation", err)
+		if again.Status != admit.OrderFailed || again.Refunded.Amount != 5000 {
+			t.Fatalf("second confirmation changed the order: %s refunded %d", again.Status, again.Refunded.Amount)
+		}
+		if sold, held := s.counts(t); sold != 2 || held != 2 {
+			t.Fatalf("sold %d held %d, want 2 and 2", sold, held)
+		}
+	})
+}
+
+func TestWebhookReplayChangesNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
+		o, err := s.order(s.attendees[0], 3)
+		must(t, "order", err)
+		sys := admit.NewContextWithUser(context.Background(), admit.System)
+		for range 2 {
+			got, err := s.db.ConfirmPayment(sys, "stripe", "evt_1", o.ID, "pi_1")
+			must(t, "ConfirmPayment", err)
+			if got.Status != admit.OrderPaid || len(got.Tickets) != 3 {
+				t.Fatalf("after the webhook: %s with %d tickets", got.Status, len(got.Tickets))
+			}
+		}
+		var paidRows int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE aggregate_id = $1 AND topic = 'order.paid'`, o.ID).Scan(&paidRows)
+		if sold, _ := s.counts(t); sold != 3 || paidRows != 1 {
+			t.Fatalf("sold %d and %d order.paid rows after a replayed webhook", sold, paidRows)
+		}
+	})
+}
+
+func TestCancellationReturnsSeatsAndRefunds(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		o, err := s.order(s.attendees[0], 3)
+		must(t, "order", err)
+		o, err = s.db.MarkPaid(s.org, o.ID)
+		must(t, "MarkPaid", err)
+		if _, err := s.db.ReleaseOrder(s.attendees[0], o.ID); admit.ErrorCode(err) != admit.ECONFLICT {
+			t.Fatalf("releasing a paid order: %v, want conflict", err)
+		}
+		if _, err := s.db.CancelOrder(s.attendees[1], o.ID); admit.ErrorCode(err) != admit.ENOTFOUND {
+			t.Fatalf("another attendee cancelling: %v, want not found", err)
+		}
+		got, err := s.db.CancelTicket(s.attendees[0], o.Tickets[0].ID)
+		must(t, "CancelTicket", err)
+		if got.Status != admit.OrderPaid || got.Refunded.Amount != 1000 {
+			t.Fatalf("after one ticket: %s refunded %d", got.Status, got.Refunded.Amount)
+		}
+		if sold, _ := s.counts(t); sold != 2 {
+			t.Fatalf("sold %d after cancelling one of 3", sold)
+		}
+		// Past the cutoff the rest is cancelled without refund.
+		s.setNow(s.event.StartsAt.Add(-47 * time.Hour))
+		got, err = s.db.CancelOrder(s.attendees[0], o.ID)
+		must(t, "CancelOrder", err)
+		if got.Status != admit.OrderCancelled || got.Refunded.Amount != 1000 {
+			t.Fatalf("after the cutoff: %s refunded %d, want cancelled and still 1000", got.Status, got.Refunded.Amount)
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d held %d after cancelling everything", sold, held)
+		}
+	})
+}
+
+func TestConcurrentCancelsAndRebuys(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 20, eur(0), admit.ProviderManual) // free: paid at once
+		var mine []*admit.Order
+		for i := range 10 {
+			o, err := s.order(s.attendees[i%len(s.attendees)], 2)
+			must(t, "order", err)
+			mine = append(mine, o)
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, o := range mine {
+			wg.Add(2)
+			go func() { defer wg.Done(); <-start; s.db.CancelOrder(s.attendees[i%len(s.attendees)], o.ID) }()
+			go func() { defer wg.Done(); <-start; s.order(s.attendees[(i+1)%len(s.attendees)], 2) }()
+		}
+		close(start)
+		wg.Wait()
+		sold, held := s.counts(t)
+		var paid int64
+		s.db.primary.QueryRow(`SELECT COALESCE(SUM(i.quantity), 0) FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status = 'paid'`).Scan(&paid)
+		if sold != paid || held != 0 {
+			t.Fatalf("sold %d, seats of paid orders %d, held %d", sold, paid, held)
+		}
+	})
+}
+
+func TestCancellingAnEventRefundsEveryone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		paid, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		_, err = s.db.MarkPaid(s.org, paid.ID)
+		must(t, "MarkPaid", err)
+		pending, err := s.order(s.attendees[1], 1)
+		must(t, "order", err)
+		s.setNow(s.event.StartsAt.Add(-time.Hour)) // past the refund cutoff: the organizer's cancel refunds anyway
+		_, err = s.db.CancelEvent(s.org, s.event.ID)
+		must(t, "CancelEvent", err)
+		p, _ := s.db.FindOrder(s.attendees[0], paid.ID)
+		q, _ := s.db.FindOrder(s.attendees[1], pending.ID)
+		if p.Status != admit.OrderCancelled || p.Refunded.Amount != 2000 || q.Status != admit.OrderCancelled {
+			t.Fatalf("after the event's cancellation: paid order %s refunded %d, pending order %s", p.Status, p.Refunded.Amount, q.Status)
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d held %d", sold, held)
+		}
+		if _, err := s.order(s.attendees[2], 1); admit.ErrorCode(err) != admit.ECONFLICT {
+			t.Fatalf("ordering for a cancelled event: %v", err)
+		}
+	})
+}
