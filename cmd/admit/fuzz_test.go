@@ -8,7 +8,6 @@ import (
 	"github.com/admit-events/admit/internal/testenv"
 )
 
-
 // FuzzEventsQuery sends arbitrary query strings to the event search, through
 // the parsers, the cache and both full-text dialects' SQL: never a 500.
 func FuzzEventsQuery(f *testing.F) {

@@ -13,6 +13,7 @@ type Router struct {
 	mux      *http.ServeMux
 	mu       sync.Mutex
 	patterns []string
+	idem     idempotency // Idempotency-Key patterns and store (idempotency.go)
 }
 
 // NewRouter returns an empty router.
@@ -37,7 +38,11 @@ func (rt *Router) Patterns() []string {
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := rt.mux.Handler(r)
 	if pattern != "" {
-		rt.mux.ServeHTTP(w, r)
+		if st := rt.idempotencyStore(pattern); st != nil {
+			rt.serveIdempotent(w, r, pattern, st)
+		} else {
+			rt.mux.ServeHTTP(w, r)
+		}
 		if info := infoFrom(r.Context()); info != nil {
 			info.pattern = r.Pattern
 		}

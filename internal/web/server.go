@@ -23,13 +23,16 @@ import (
 func init() { huma.NewError = humaError }
 
 // Pinger reports whether a dependency answers.
-type Pinger interface{ Ping(ctx context.Context) error }
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // Config is what the server needs from the outside.
 type Config struct {
 	Logger      *slog.Logger
 	Accounts    admit.AccountService
 	Database    Pinger
+	Idempotency IdempotencyStore // where Idempotency-Key requests are kept (nil: the header is ignored)
 	LogRequests bool
 	Version     string
 }
@@ -55,6 +58,9 @@ type Server struct {
 func NewServer(cfg Config) *Server {
 	s := &Server{log: cfg.Logger, accounts: cfg.Accounts, db: cfg.Database, logRequests: cfg.LogRequests,
 		router: NewRouter(), metrics: newMetrics()}
+	if cfg.Idempotency != nil {
+		s.router.UseIdempotencyStore(cfg.Idempotency)
+	}
 	hc := huma.DefaultConfig("Admit", cfg.Version)
 	hc.OpenAPIPath, hc.DocsPath, hc.SchemasPath = "", "", ""
 	hc.Info.Description = "Event registration and ticketing. Errors are RFC 9457 problem documents; lists page with opaque cursors."

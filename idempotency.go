@@ -1,0 +1,38 @@
+package admit
+
+// IdempotentOutcome says what a request carrying an Idempotency-Key may do.
+type IdempotentOutcome int
+
+const (
+	// IdempotentProceed: the caller now owns the key and runs the request.
+	IdempotentProceed IdempotentOutcome = iota + 1
+	// IdempotentReplay: the request completed earlier; answer its response.
+	IdempotentReplay
+	// IdempotentInProgress: another request holds the key; wait and ask again.
+	IdempotentInProgress
+	// IdempotentMismatch: the key was used with a different request.
+	IdempotentMismatch
+)
+
+func (o IdempotentOutcome) String() string {
+	switch o {
+	case IdempotentProceed:
+		return "proceed"
+	case IdempotentReplay:
+		return "replay"
+	case IdempotentInProgress:
+		return "in progress"
+	case IdempotentMismatch:
+		return "mismatch"
+	}
+	return "unknown"
+}
+
+// IdempotentResult is the answer to claiming an idempotency key. The stored
+// response (StatusCode, ContentType, Body) is set only for IdempotentReplay.
+type IdempotentResult struct {
+	Outcome     IdempotentOutcome
+	StatusCode  int
+	ContentType string
+	Body        []byte
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// OutboxMessage is one row of the outbox being delivered.
+type OutboxMessage struct {
+	Seq         int64
+	Topic       string
+	AggregateID string
+	Payload     []byte
+	Attempts    int
+}
+
+// ClaimOutbox leases up to limit due messages for lease: other processes
+// skip them until the lease ends, so a crashed worker's messages are
+// delivered again (at least once).
+func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
+	var msgs []OutboxMessage
+	err := db.inTx(ctx, func(tx *Tx) error {
+		skipLocked := ""
+		if db.engine == postgresEngine {
+			skipLocked = " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET available_at = $1, attempts = attempts + 1
+			WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND available_at <= $2
+			              ORDER BY seq LIMIT $3`+skipLocked+`)
+			RETURNING seq, topic, aggregate_id, payload, attempts`, ts(tx.now.Add(lease)), ts(tx.now), limit)
+		if err != nil {
+			return fmt.Errorf("store: claim outbox: %w", err)
+		}
+		msgs, err = scanAll(rows, func(s scanner) (m OutboxMessage, err error) {
+			var payload string
+			err = s.Scan(&m.Seq, &m.Topic, &m.AggregateID, &payload, &m.Attempts)
+			m.Payload = []byte(payload)
+			return m, err
+		})
+		return err
+	})
+	return msgs, err
+}
+
+// DeliveredOutbox marks a message handled.
+func (db *DB) DeliveredOutbox(ctx context.Context, seq int64) error {
+	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET delivered_at = $2, last_error = '' WHERE seq = $1`, seq, ts(db.Now()))
+	return err
+}
+
+// RetryOutbox records a failed delivery: it is tried again at retryAt, or,
+// when dead, parked in the visible dead-letter state.
+func (db *DB) RetryOutbox(ctx context.Context, seq int64, cause string, retryAt time.Time, dead bool) error {
+	var deadAt any
+	if dead {
+		deadAt = ts(db.Now())
+	}
+	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET available_at = $2, last_error = $3, dead_at = $4 WHERE seq = $1`,
+		seq, ts(retryAt), cause, deadAt)
+	return err
+}
+
+// Refund is a refund to send to a payment provider.
+type Refund struct {
+	ID, OrderID, Provider, PaymentRef, Status string
+	Amount                                    int64
+	Currency                                  string
+}
+
+// FindRefund returns a refund with its order's payment.
+func (db *DB) FindRefund(ctx context.Context, id string) (Refund, error) {
+	var r Refund
+	err := db.primary.QueryRowContext(ctx, `SELECT r.id, r.order_id, o.provider, o.payment_ref, r.status, r.amount, r.currency
+		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`, id).
+		Scan(&r.ID, &r.OrderID, &r.Provider, &r.PaymentRef, &r.Status, &r.Amount, &r.Currency)
+	if err != nil {
+		return r, fmt.Errorf("store: find refund %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// CompleteRefund records the provider's answer to a refund.
+func (db *DB) CompleteRefund(ctx context.Context, id, status, providerRef string) error {
+	_, err := db.primary.ExecContext(ctx, `UPDATE refunds SET status = $2, provider_ref = $3 WHERE id = $1`, id, status, providerRef)
+	return err
+}
+
+// SetPayment records the provider's payment of a pending order.
+func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string) error {
+	_, err := db.primary.ExecContext(ctx, `UPDATE orders SET payment_ref = $2, client_secret = $3 WHERE id = $1`, orderID, ref, clientSecret)
+	return err
+}

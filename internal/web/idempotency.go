@@ -1,0 +1,249 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+// IdempotencyStore remembers Idempotency-Key requests and their responses
+// (store.DB implements it).
+type IdempotencyStore interface {
+	// BeginIdempotent claims key for the caller and a request hash; see
+	// admit.IdempotentOutcome for the answers.
+	BeginIdempotent(ctx context.Context, userID, key, requestHash string, lease time.Duration) (admit.IdempotentResult, error)
+	// CompleteIdempotent stores the response of the request owning key.
+	CompleteIdempotent(ctx context.Context, userID, key string, status int, contentType string, body []byte) error
+	// AbandonIdempotent forgets key, so that a retry runs the request again.
+	AbandonIdempotent(ctx context.Context, userID, key string) error
+	// SweepIdempotencyKeys deletes the keys created before olderThan.
+	SweepIdempotencyKeys(ctx context.Context, olderThan time.Time) (int64, error)
+}
+
+const (
+	// IdempotencyKeyHeader names the client's key for a request.
+	IdempotencyKeyHeader = "Idempotency-Key"
+	// IdempotentReplayedHeader is "true" on a response that is a replay.
+	IdempotentReplayedHeader = "Idempotent-Replayed"
+
+	idempotencyMaxBody = 1 << 20          // the largest request body hashed
+	idempotencyLease   = 60 * time.Second // how long a request owns its key before a retry may take it over
+	idempotencyWait    = 30 * time.Second // how long a repeat waits for the first request to finish
+	idempotencyPollMin = 10 * time.Millisecond
+	idempotencyPollMax = 200 * time.Millisecond
+)
+
+// idempotency is the Router's Idempotency-Key state: the patterns marked
+// and the store.
+type idempotency struct {
+	mu       sync.RWMutex
+	patterns map[string]bool
+	store    IdempotencyStore
+}
+
+// Idempotent marks method-and-path patterns, spelled exactly as registered
+// (such as "POST /api/v1/orders"), as honouring the Idempotency-Key header:
+// a repeat of a request by the same caller with the same key and body gets
+// the first response without running the handler again. It needs
+// UseIdempotencyStore; without a store the header is ignored.
+func (rt *Router) Idempotent(patterns ...string) {
+	rt.idem.mu.Lock()
+	defer rt.idem.mu.Unlock()
+	if rt.idem.patterns == nil {
+		rt.idem.patterns = map[string]bool{}
+	}
+	for _, p := range patterns {
+		rt.idem.patterns[p] = true
+	}
+}
+
+// UseIdempotencyStore sets where idempotency keys are kept.
+func (rt *Router) UseIdempotencyStore(s IdempotencyStore) {
+	rt.idem.mu.Lock()
+	defer rt.idem.mu.Unlock()
+	rt.idem.store = s
+}
+
+// idempotencyStore returns the store when pattern is marked, else nil.
+func (rt *Router) idempotencyStore(pattern string) IdempotencyStore {
+	rt.idem.mu.RLock()
+	defer rt.idem.mu.RUnlock()
+	if !rt.idem.patterns[pattern] {
+		return nil
+	}
+	return rt.idem.store
+}
+
+// serveIdempotent serves a request to a marked pattern: a request without a
+// key, or of an anonymous caller, is served as usual; one with a key runs
+// the handler at most once per caller, key and request.
+func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, pattern string, st IdempotencyStore) {
+	// Set before the mux does, so that the route is known (for metrics and
+	// logs) even when the handler does not run.
+	r.Pattern = pattern
+	keys := r.Header.Values(IdempotencyKeyHeader)
+	user := admit.UserFromContext(r.Context())
+	if len(keys) == 0 || user == nil {
+		// Anonymous callers are told to authenticate by the handler rather
+		// than how to spell a key.
+		rt.mux.ServeHTTP(w, r)
+		return
+	}
+	key := keys[0]
+	if len(keys) > 1 || !validIdempotencyKey(key) {
+		WriteProblem(w, NewProblem(400, "the "+IdempotencyKeyHeader+" header must be one value of 1 to 255 printable ASCII characters"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, idempotencyMaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			WriteProblem(w, NewProblem(413, "the request body is larger than 1 MiB"))
+			return
+		}
+		WriteProblem(w, NewProblem(400, "the request body could not be read"))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	hash := requestHash(r, body)
+
+	ctx := r.Context()
+	deadline := time.Now().Add(idempotencyWait)
+	wait := idempotencyPollMin
+	for {
+		res, err := st.BeginIdempotent(ctx, user.ID, key, hash, idempotencyLease)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // the client is gone
+			}
+			writeStoreProblem(ctx, w, "begin idempotent", err)
+			return
+		}
+		switch res.Outcome {
+		case admit.IdempotentProceed:
+			rt.runIdempotent(w, r, st, user.ID, key)
+			return
+		case admit.IdempotentReplay:
+			if res.ContentType != "" {
+				w.Header().Set("Content-Type", res.ContentType)
+			}
+			w.Header().Set(IdempotentReplayedHeader, "true")
+			w.WriteHeader(res.StatusCode)
+			w.Write(res.Body)
+			return
+		case admit.IdempotentMismatch:
+			WriteProblem(w, NewProblem(422, "this "+IdempotencyKeyHeader+" was already used with a different request; use a new key for a new request"))
+			return
+		}
+		// In progress: wait for the first request to finish, or for its
+		// lease to run out (then the next claim takes it over).
+		if time.Now().Add(wait).After(deadline) {
+			WriteProblem(w, NewProblem(409, "a request with this "+IdempotencyKeyHeader+" is still in progress; retry later"))
+			return
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			WriteProblem(w, NewProblem(409, "a request with this "+IdempotencyKeyHeader+" is still in progress"))
+			return
+		case <-timer.C:
+		}
+		wait = min(wait*2, idempotencyPollMax)
+	}
+}
+
+// runIdempotent runs the handler as the owner of key and keeps its response
+// for repeats. A server error (or a panic) forgets the key instead, so that
+// the client may retry.
+func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st IdempotencyStore, userID, key string) {
+	cw := &captureWriter{ResponseWriter: w}
+	// The work is done: record it even when the client has gone away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	done := false
+	defer func() {
+		if !done { // the handler panicked
+			if err := st.AbandonIdempotent(ctx, userID, key); err != nil {
+				slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
+			}
+		}
+	}()
+	rt.mux.ServeHTTP(cw, r)
+	done = true
+	status := cw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status >= 500 {
+		if err := st.AbandonIdempotent(ctx, userID, key); err != nil {
+			slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
+		}
+		return
+	}
+	if err := st.CompleteIdempotent(ctx, userID, key, status, cw.contentType, cw.body.Bytes()); err != nil {
+		// The client has its answer; a repeat may run the request again.
+		slog.ErrorContext(ctx, "complete idempotency key", "request_id", RequestID(ctx), "err", err)
+	}
+}
+
+// writeStoreProblem answers a store failure, logging internal errors.
+func writeStoreProblem(ctx context.Context, w http.ResponseWriter, what string, err error) {
+	p := ProblemFrom(err)
+	if p.Status == 500 {
+		slog.ErrorContext(ctx, what, "request_id", RequestID(ctx), "err", err)
+	}
+	WriteProblem(w, p)
+}
+
+// validIdempotencyKey reports whether k is 1 to 255 printable ASCII characters.
+func validIdempotencyKey(k string) bool {
+	return len(k) >= 1 && len(k) <= 255 && !strings.ContainsFunc(k, func(c rune) bool { return c < ' ' || c > '~' })
+}
+
+// requestHash identifies a request by method, path, query and body.
+func requestHash(r *http.Request, body []byte) string {
+	h := sha256.New()
+	// Newlines cannot occur in the method, escaped path or raw query.
+	io.WriteString(h, r.Method+"\n"+r.URL.EscapedPath()+"\n"+r.URL.RawQuery+"\n")
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// captureWriter passes a response through and keeps a copy of its status,
+// Content-Type and body.
+type captureWriter struct {
+	http.ResponseWriter
+	status      int
+	contentType string
+	body        bytes.Buffer
+}
+
+func (w *captureWriter) WriteHeader(s int) {
+	if w.status == 0 && s >= 200 { // 1xx responses are not the answer
+		w.status = s
+		w.contentType = w.Header().Get("Content-Type")
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *captureWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+		w.contentType = w.Header().Get("Content-Type")
+	}
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
