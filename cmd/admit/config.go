@@ -24,6 +24,11 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	LogLevel         string
 	LogRequests      bool
+	HoldTTL          time.Duration
+	WorkerInterval   time.Duration
+	StripeSecretKey  string
+	StripeWebhookKey string
+	StripeAPIURL     string
 }
 
 // bindStorage adds the flags every subcommand shares: where the data is.
@@ -44,6 +49,11 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TokenTTL, "token-ttl", envDuration("ADMIT_TOKEN_TTL", 30*24*time.Hour), "lifetime of bearer tokens (env ADMIT_TOKEN_TTL)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("ADMIT_SHUTDOWN_TIMEOUT", 20*time.Second), "how long SIGTERM waits for in-flight requests (env ADMIT_SHUTDOWN_TIMEOUT)")
 	fs.BoolVar(&c.LogRequests, "log-requests", envBool("ADMIT_LOG_REQUESTS", true), "log one line per HTTP request (env ADMIT_LOG_REQUESTS)")
+	fs.DurationVar(&c.HoldTTL, "hold-ttl", envDuration("ADMIT_HOLD_TTL", 10*time.Minute), "how long an unpaid order holds its seats, for events that do not set hold_minutes (env ADMIT_HOLD_TTL)")
+	fs.DurationVar(&c.WorkerInterval, "worker-interval", envDuration("ADMIT_WORKER_INTERVAL", time.Second), "how often background workers look for work: outbox deliveries, refunds, lapsed holds (env ADMIT_WORKER_INTERVAL)")
+	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", envSecret("ADMIT_STRIPE_SECRET_KEY", ""), "Stripe secret key sk_…; empty disables card payments (env ADMIT_STRIPE_SECRET_KEY or ADMIT_STRIPE_SECRET_KEY_FILE)")
+	fs.StringVar(&c.StripeWebhookKey, "stripe-webhook-secret", envSecret("ADMIT_STRIPE_WEBHOOK_SECRET", ""), "Stripe webhook signing secret whsec_… (env ADMIT_STRIPE_WEBHOOK_SECRET or ADMIT_STRIPE_WEBHOOK_SECRET_FILE)")
+	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", env("ADMIT_STRIPE_API_URL", ""), "Stripe API base URL; empty is Stripe's own (tests point it at stripe-mock) (env ADMIT_STRIPE_API_URL)")
 }
 
 // Validate checks the settings.
@@ -55,8 +65,14 @@ func (c *Config) Validate() error {
 	if c.ReplicaURLs != "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("--database-replica-urls needs a PostgreSQL --database-url"))
 	}
-	if c.CacheTTL < 0 || c.TokenTTL <= 0 || c.ShutdownTimeout <= 0 {
+	if c.CacheTTL < 0 || c.TokenTTL <= 0 || c.ShutdownTimeout <= 0 || c.WorkerInterval <= 0 {
 		errs = append(errs, errors.New("durations must be positive (--cache-ttl may be 0)"))
+	}
+	if c.HoldTTL < time.Minute || c.HoldTTL > 24*time.Hour {
+		errs = append(errs, errors.New("--hold-ttl must be between 1m and 24h"))
+	}
+	if (c.StripeSecretKey == "") != (c.StripeWebhookKey == "") {
+		errs = append(errs, errors.New("--stripe-secret-key and --stripe-webhook-secret go together"))
 	}
 	if c.DatabaseMaxConns < 1 {
 		errs = append(errs, errors.New("--database-max-conns must be at least 1"))
@@ -84,7 +100,8 @@ func (c *Config) Masked() map[string]any {
 	return map[string]any{
 		"addr": c.Addr, "data_dir": c.DataDir, "database_url": redact(c.DatabaseURL), "database_replica_urls": replicas,
 		"database_max_conns": c.DatabaseMaxConns, "demo": c.Demo, "cache_ttl": c.CacheTTL.String(),
-		"token_ttl": c.TokenTTL.String(), "log_level": c.LogLevel,
+		"token_ttl": c.TokenTTL.String(), "log_level": c.LogLevel, "hold_ttl": c.HoldTTL.String(),
+		"stripe": c.StripeSecretKey != "", "stripe_api_url": c.StripeAPIURL,
 	}
 }
 

@@ -26,7 +26,10 @@ import (
 	"github.com/admit-events/admit/internal/account"
 	"github.com/admit-events/admit/internal/cache"
 	"github.com/admit-events/admit/internal/demo"
+	"github.com/admit-events/admit/internal/outbox"
+	"github.com/admit-events/admit/internal/registration"
 	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/stripe"
 	"github.com/admit-events/admit/internal/web"
 	"github.com/admit-events/admit/internal/web/api"
 )
@@ -235,10 +238,13 @@ type Main struct {
 	DB     *store.DB
 	Server *web.Server
 
+	Orders *registration.Service
+
 	stdout, stderr io.Writer
 	log            *slog.Logger
 	ln             net.Listener
 	served         chan error
+	outbox         *outbox.Dispatcher
 }
 
 // NewMain returns a process that writes to stdout and stderr.
@@ -272,9 +278,19 @@ func (m *Main) Run(ctx context.Context) error {
 		m.ln.Close()
 		return err
 	}
+	m.DB.HoldTTL = m.Config.HoldTTL
+	var sc *stripe.Client
+	if m.Config.StripeSecretKey != "" {
+		if sc, err = stripe.New(stripe.Config{SecretKey: m.Config.StripeSecretKey, WebhookSecret: m.Config.StripeWebhookKey, BaseURL: m.Config.StripeAPIURL}); err != nil {
+			return err
+		}
+	}
+	m.Orders = registration.New(m.DB, sc, m.log)
 	acc := account.New(m.DB, m.Config.TokenTTL, account.DefaultParams)
-	m.Server = web.NewServer(web.Config{Logger: m.log, Accounts: acc, Database: m.DB, LogRequests: m.Config.LogRequests, Version: Version})
-	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.DB, Cache: cache.New(m.Config.CacheTTL), Logger: m.log})
+	m.Server = web.NewServer(web.Config{Logger: m.log, Accounts: acc, Database: m.DB, Idempotency: m.DB, LogRequests: m.Config.LogRequests, Version: Version})
+	m.Server.Router().Idempotent(api.IdempotentPatterns...)
+	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.DB, Orders: m.Orders, Webhooks: m.Orders,
+		Cache: cache.New(m.Config.CacheTTL), Logger: m.log})
 
 	// Serve at once so that /healthz answers and /readyz says 503 during start-up.
 	m.served = make(chan error, 1)
@@ -288,9 +304,22 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	m.startWorkers()
 	m.Server.SetReady()
 	m.log.Info("listening", "addr", m.Addr(), "engine", m.DB.Engine())
 	return nil
+}
+
+// startWorkers runs the outbox dispatcher and the sweeper of lapsed holds.
+func (m *Main) startWorkers() {
+	m.outbox = outbox.New(m.DB, m.log, m.Config.WorkerInterval, func(ctx context.Context, msg store.OutboxMessage) error {
+		// Notifications will consume these; until then they are recorded as seen.
+		m.log.Debug("outbox", "topic", msg.Topic, "aggregate_id", msg.AggregateID)
+		return nil
+	})
+	m.outbox.Handle("refund.requested", m.Orders.SendRefund)
+	m.outbox.Start()
+	m.Orders.StartSweeper(5 * m.Config.WorkerInterval)
 }
 
 // Addr is the address the server listens on.
@@ -323,6 +352,12 @@ func (m *Main) Close() error {
 		cancel()
 	} else if m.ln != nil {
 		m.ln.Close()
+	}
+	if m.outbox != nil {
+		m.outbox.Close()
+	}
+	if m.Orders != nil {
+		m.Orders.Close()
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())

@@ -87,7 +87,8 @@ func Load(ctx context.Context, db *store.DB, accounts admit.AccountService, out 
 				day := now.In(zone).AddDate(0, 0, 3+7*k+v+i)
 				start := time.Date(day.Year(), day.Month(), day.Day(), 19, 0, 0, 0, zone)
 				e := &admit.Event{OrganizationID: org.OrganizationIDs[0], Title: de.title + " " + dc.name, Description: de.description,
-					Category: de.category, Tags: de.tags, CityID: c.ID, LocationID: l.ID, StartsAt: start, EndsAt: start.Add(time.Duration(de.hours) * time.Hour)}
+					Category: de.category, Tags: de.tags, CityID: c.ID, LocationID: l.ID, StartsAt: start, EndsAt: start.Add(time.Duration(de.hours) * time.Hour),
+					RefundUntilHoursBeforeStart: admit.DefaultRefundHours}
 				if err := createEvent(orgCtx, db, e, dc.currency, n); err != nil {
 					return err
 				}

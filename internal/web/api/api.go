@@ -22,6 +22,8 @@ type Deps struct {
 	Accounts admit.AccountService
 	Geo      admit.GeoService
 	Events   admit.EventService
+	Orders   admit.OrderService
+	Webhooks Webhooks
 	Cache    *cache.Cache
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -43,6 +45,8 @@ func Register(api huma.API, d Deps) {
 	h.registerAccounts()
 	h.registerGeo()
 	h.registerEvents()
+	h.registerOrders()
+	h.registerWebhooks()
 }
 
 // Security requirements of operations.

@@ -27,6 +27,10 @@ type eventInput struct {
 		StartsAt       time.Time `json:"starts_at"`
 		EndsAt         time.Time `json:"ends_at"`
 		StreamURL      string    `json:"stream_url,omitempty" maxLength:"2000"`
+
+		PaymentProvider             string `json:"payment_provider,omitempty" enum:"manual,stripe" doc:"Default manual"`
+		HoldMinutes                 int64  `json:"hold_minutes,omitempty" doc:"Default: the server's hold time (10 minutes)"`
+		RefundUntilHoursBeforeStart *int64 `json:"refund_until_hours_before_start,omitempty" doc:"Default 48"`
 	}
 }
 
@@ -100,7 +104,11 @@ func (h *handler) registerEvents() {
 	huma.Register(h.api, create, func(ctx context.Context, in *eventInput) (*itemOutput[*admit.Event], error) {
 		b := in.Body
 		e := &admit.Event{OrganizationID: b.OrganizationID, Title: b.Title, Description: b.Description, Category: b.Category,
-			Tags: b.Tags, CityID: b.CityID, LocationID: b.LocationID, StartsAt: b.StartsAt, EndsAt: b.EndsAt, StreamURL: b.StreamURL}
+			Tags: b.Tags, CityID: b.CityID, LocationID: b.LocationID, StartsAt: b.StartsAt, EndsAt: b.EndsAt, StreamURL: b.StreamURL,
+			PaymentProvider: b.PaymentProvider, HoldMinutes: b.HoldMinutes, RefundUntilHoursBeforeStart: admit.DefaultRefundHours}
+		if b.RefundUntilHoursBeforeStart != nil {
+			e.RefundUntilHoursBeforeStart = *b.RefundUntilHoursBeforeStart
+		}
 		err := h.Events.CreateEvent(ctx, e)
 		return written(h, ctx, e, err)
 	})
@@ -122,8 +130,8 @@ func (h *handler) registerEvents() {
 			return written(h, ctx, e, err)
 		})
 
-	huma.Register(h.api, op("cancelEvent", http.MethodPost, "/events/{id}/cancel", "Cancel an event", "Catalogue", bearer, 200, 403, 404, 409),
-		func(ctx context.Context, in *IDInput) (*itemOutput[*admit.Event], error) {
+	huma.Register(h.api, op("cancelEvent", http.MethodPost, "/events/{id}/cancel", "Cancel an event: every paid order refunded, every hold released", "Catalogue", bearer, 200, 403, 404, 409),
+		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Event], error) {
 			e, err := h.Events.CancelEvent(ctx, in.ID)
 			return written(h, ctx, e, err)
 		})

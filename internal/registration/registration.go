@@ -1,0 +1,153 @@
+// Package registration orchestrates orders across the store and payment
+// providers: it starts Stripe payments after the hold commits, confirms
+// them from verified webhooks, sends refunds, and sweeps lapsed holds.
+package registration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/stripe"
+)
+
+// Service implements admit.OrderService over the store and the gateways.
+type Service struct {
+	*store.DB
+	stripe *stripe.Client // nil when Stripe is not configured
+	log    *slog.Logger
+
+	wg   sync.WaitGroup
+	stop context.CancelFunc
+}
+
+var _ admit.OrderService = (*Service)(nil)
+
+// New returns the service; stripe may be nil.
+func New(db *store.DB, sc *stripe.Client, log *slog.Logger) *Service {
+	return &Service{DB: db, stripe: sc, log: log}
+}
+
+// CreateOrder holds the seats, then, for a Stripe order, creates its
+// PaymentIntent outside the transaction. If Stripe cannot be reached the
+// hold is released at once and the attendee may try again.
+func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, error) {
+	o, err := s.DB.CreateOrder(ctx, n)
+	if err != nil || o.Status != admit.OrderPending || o.Payment.Provider != admit.ProviderStripe {
+		return o, err
+	}
+	if s.stripe == nil {
+		s.release(ctx, o.ID)
+		return nil, admit.Errorf(admit.EUNAVAILABLE, "card payments are not configured on this server")
+	}
+	ref, secret, err := s.stripe.StartPayment(ctx, o.ID, o.Total)
+	if err != nil {
+		s.release(ctx, o.ID)
+		s.log.Error("stripe: start payment", "order_id", o.ID, "err", err)
+		return nil, admit.Errorf(admit.EUNAVAILABLE, "the payment provider is unavailable; nothing was charged, try again")
+	}
+	if err := s.DB.SetPayment(ctx, o.ID, ref, secret); err != nil {
+		return nil, err
+	}
+	o.Payment.Reference, o.Payment.ClientSecret = ref, secret
+	return o, nil
+}
+
+func (s *Service) release(ctx context.Context, id string) {
+	sys := admit.NewContextWithUser(context.WithoutCancel(ctx), admit.System)
+	if _, err := s.DB.ReleaseOrder(sys, id); err != nil {
+		s.log.Error("release after payment failure", "order_id", id, "err", err)
+	}
+}
+
+// Stripe applies a Stripe webhook: the signature is verified first, so a
+// forged or stale event changes nothing. payment_intent.succeeded confirms
+// its order (once per event id); other events are acknowledged and ignored.
+func (s *Service) Stripe(ctx context.Context, payload []byte, signature string) error {
+	if s.stripe == nil {
+		return admit.Errorf(admit.EUNAVAILABLE, "Stripe is not configured on this server")
+	}
+	ev, err := s.stripe.ParseWebhook(payload, signature, time.Now())
+	if err != nil {
+		return err
+	}
+	if ev.Type != "payment_intent.succeeded" {
+		return nil
+	}
+	if ev.OrderID == "" {
+		return admit.Errorf(admit.EINVALID, "the PaymentIntent carries no order_id")
+	}
+	_, err = s.DB.ConfirmPayment(admit.NewContextWithUser(ctx, admit.System), admit.ProviderStripe, ev.ID, ev.OrderID, ev.PaymentRef)
+	if admit.ErrorCode(err) == admit.ENOTFOUND {
+		s.log.Warn("stripe: payment for an unknown order", "order_id", ev.OrderID, "event_id", ev.ID)
+		return nil // not ours: do not make Stripe retry forever
+	}
+	return err
+}
+
+// SendRefund is the outbox handler of refund.requested: it asks the
+// provider for the money back, idempotently (the refund id is the key).
+func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
+	var p struct {
+		RefundID string `json:"refund_id"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		return fmt.Errorf("registration: refund payload: %w", err)
+	}
+	r, err := s.DB.FindRefund(ctx, p.RefundID)
+	if err != nil || r.Status != "pending" {
+		return err
+	}
+	switch r.Provider {
+	case admit.ProviderStripe:
+		if s.stripe == nil {
+			return fmt.Errorf("registration: refund %s: Stripe is not configured", r.ID)
+		}
+		id, err := s.stripe.Refund(ctx, r.PaymentRef, admit.Money{Amount: r.Amount, Currency: r.Currency}, r.ID)
+		if err != nil {
+			return fmt.Errorf("registration: refund %s: %w", r.ID, err)
+		}
+		return s.DB.CompleteRefund(ctx, r.ID, "succeeded", id)
+	default:
+		// Manual payments are paid back by the organizer; the record is the refund.
+		return s.DB.CompleteRefund(ctx, r.ID, "succeeded", r.Provider)
+	}
+}
+
+// StartSweeper records lapsed holds every interval until Close.
+func (s *Service) StartSweeper(interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := s.DB.ExpireOrders(ctx, 500); err != nil && ctx.Err() == nil {
+				s.log.Error("expire orders", "err", err)
+			}
+			if _, err := s.DB.SweepIdempotencyKeys(ctx, s.DB.Now().Add(-store.IdempotencyTTL)); err != nil && ctx.Err() == nil {
+				s.log.Error("sweep idempotency keys", "err", err)
+			}
+		}
+	}()
+}
+
+// Close stops the sweeper and waits for it.
+func (s *Service) Close() {
+	if s.stop != nil {
+		s.stop()
+		s.wg.Wait()
+	}
+}

@@ -1,0 +1,175 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// IdempotentPatterns are the routes that accept an Idempotency-Key header:
+// those that create orders or move money or tickets.
+var IdempotentPatterns = []string{
+	"POST /api/v1/orders", "POST /api/v1/orders/{id}/cancel", "POST /api/v1/orders/{id}/mark-paid",
+	"POST /api/v1/tickets/{id}/cancel", "DELETE /api/v1/orders/{id}", "POST /api/v1/events/{id}/cancel",
+}
+
+type idempotencyInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and body return the first answer and do nothing twice (kept 24 hours)"`
+}
+
+type createOrderInput struct {
+	idempotencyInput
+	Body struct {
+		EventID   string               `json:"event_id" maxLength:"64"`
+		Items     []admit.NewOrderItem `json:"items" minItems:"1" maxItems:"20"`
+		Attendees []admit.Attendee     `json:"attendees,omitempty" maxItems:"100" doc:"Who the tickets are for, in order; the buyer for the rest"`
+	}
+}
+
+type orderActionInput struct {
+	IDInput
+	idempotencyInput
+}
+
+type listPageInput struct {
+	PageQuery
+}
+
+type registrantsInput struct {
+	EventID string `query:"eid" doc:"Event id (required)"`
+	Accept  string `header:"Accept" doc:"text/csv streams the whole list as CSV"`
+	PageQuery
+}
+
+type streamOutput struct {
+	ContentType string `header:"Content-Type"`
+	Body        func(huma.Context)
+}
+
+func (h *handler) registerOrders() {
+	create := op("createOrder", http.MethodPost, "/orders", "Order tickets: hold seats, then pay", "Orders", bearer, 201, 404, 409)
+	create.Description = "Holds the seats for the event's hold time (10 minutes by default). 409 with type …/sold-out and `available` " +
+		"when there are not enough. An order totalling 0 is answered paid, with its tickets. Stripe orders carry payment.client_secret."
+	huma.Register(h.api, create, func(ctx context.Context, in *createOrderInput) (*itemOutput[*admit.Order], error) {
+		b := in.Body
+		o, err := h.Orders.CreateOrder(ctx, admit.NewOrder{EventID: b.EventID, Items: b.Items, Attendees: b.Attendees})
+		return written(h, ctx, o, err)
+	})
+
+	huma.Register(h.api, op("getOrder", http.MethodGet, "/orders/{id}", "An order with its tickets", "Orders", bearer, 200, 404),
+		func(ctx context.Context, in *IDInput) (*itemOutput[*admit.Order], error) {
+			o, err := h.Orders.FindOrder(ctx, in.ID)
+			if err != nil {
+				return nil, h.fail(ctx, err)
+			}
+			return &itemOutput[*admit.Order]{Body: o}, nil
+		})
+
+	h.orderAction("releaseOrder", http.MethodDelete, "/orders/{id}", "Release a pending order's hold at once (409 when paid: cancel it)", h.Orders.ReleaseOrder)
+	h.orderAction("cancelOrder", http.MethodPost, "/orders/{id}/cancel", "Unregister: release, or cancel a paid order and refund per the event's policy", h.Orders.CancelOrder)
+	h.orderAction("markOrderPaid", http.MethodPost, "/orders/{id}/mark-paid", "Confirm a manual payment (the event's organizers)", h.Orders.MarkPaid)
+	h.orderAction("cancelTicket", http.MethodPost, "/tickets/{id}/cancel", "Unregister one ticket: its seat returns, its price is refunded per policy", h.Orders.CancelTicket)
+
+	huma.Register(h.api, op("myOrders", http.MethodGet, "/me/orders", "The caller's orders, newest first", "Orders", bearer, 200),
+		func(ctx context.Context, in *listPageInput) (*itemOutput[listBody[admit.Order]], error) {
+			page, err := ParsePage(in.PageQuery, "created")
+			if err != nil {
+				return nil, h.fail(ctx, err)
+			}
+			items, next, err := h.Orders.ListMyOrders(ctx, page)
+			if err != nil {
+				return nil, h.fail(ctx, err)
+			}
+			return &itemOutput[listBody[admit.Order]]{Body: listBody[admit.Order]{Items: items, NextCursor: next}}, nil
+		})
+
+	huma.Register(h.api, op("myTickets", http.MethodGet, "/me/tickets", "The tickets of the orders the caller placed", "Orders", bearer, 200),
+		func(ctx context.Context, in *listPageInput) (*itemOutput[listBody[admit.Ticket]], error) {
+			page, err := ParsePage(in.PageQuery, "id")
+			if err != nil {
+				return nil, h.fail(ctx, err)
+			}
+			items, next, err := h.Orders.ListMyTickets(ctx, page)
+			if err != nil {
+				return nil, h.fail(ctx, err)
+			}
+			return &itemOutput[listBody[admit.Ticket]]{Body: listBody[admit.Ticket]{Items: items, NextCursor: next}}, nil
+		})
+
+	users := op("listRegistrants", http.MethodGet, "/users", "An event's registered attendees (its organizers, admins)", "Orders", bearer, 200, 403, 404)
+	users.Description = "One row per ticket with ticket type, order and check-in status, cursor-paged; with Accept: text/csv the whole list streams as CSV."
+	schema := h.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[listBody[admit.Registrant]](), true, "")
+	users.Responses = map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{
+		"application/json": {Schema: schema}, "text/csv": {Schema: &huma.Schema{Type: "string"}},
+	}}}
+	huma.Register(h.api, users, h.listRegistrants)
+}
+
+// orderAction registers a POST or DELETE on one order or ticket.
+func (h *handler) orderAction(id, method, path, summary string, act func(context.Context, string) (*admit.Order, error)) {
+	huma.Register(h.api, op(id, method, path, summary, "Orders", bearer, 200, 403, 404, 409),
+		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Order], error) {
+			o, err := act(ctx, in.ID)
+			return written(h, ctx, o, err)
+		})
+}
+
+var registrantHeader = []string{"ticket_id", "order_id", "order_status", "ticket_type_id", "ticket_type", "attendee_name", "attendee_email", "ticket_status", "checked_in_at"}
+
+func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*streamOutput, error) {
+	var p admit.Problems
+	eventID := idParam(&p, "eid", in.EventID)
+	if eventID == "" {
+		p.Add("query.eid", "is required: the event whose attendees to list")
+	}
+	page := pageParam(&p, in.PageQuery, "id")
+	if err := p.Err(); err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	if strings.Contains(in.Accept, "text/csv") {
+		// Check access before the first byte: errors after it cannot be problems.
+		if _, _, err := h.Orders.ListRegistrants(ctx, eventID, admit.Page{Limit: 1}); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		return &streamOutput{ContentType: "text/csv; charset=utf-8", Body: func(hc huma.Context) {
+			w := csv.NewWriter(hc.BodyWriter())
+			w.Write(registrantHeader)
+			err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error {
+				checked := ""
+				if r.CheckedInAt != nil {
+					checked = r.CheckedInAt.Format(time.RFC3339)
+				}
+				return w.Write([]string{r.TicketID, r.OrderID, string(r.OrderStatus), r.TicketTypeID, csvSafe(r.TicketTypeName),
+					csvSafe(r.AttendeeName), csvSafe(r.AttendeeEmail), string(r.TicketStatus), checked})
+			})
+			w.Flush()
+			if err != nil {
+				h.Logger.ErrorContext(ctx, "csv export", "event_id", eventID, "err", err)
+			}
+		}}, nil
+	}
+	items, next, err := h.Orders.ListRegistrants(ctx, eventID, page)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	body, err := json.Marshal(listBody[admit.Registrant]{Items: items, NextCursor: next})
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return &streamOutput{ContentType: "application/json", Body: func(hc huma.Context) { hc.BodyWriter().Write(body) }}, nil
+}
+
+// csvSafe keeps names that start like a formula from running in a spreadsheet.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

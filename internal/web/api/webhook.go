@@ -1,0 +1,47 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/admit-events/admit"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// Webhooks handles providers' notifications.
+type Webhooks interface {
+	// Stripe verifies and applies a Stripe event: EINVALID when the
+	// signature is missing, wrong or stale (nothing changes then).
+	Stripe(ctx context.Context, payload []byte, signature string) error
+}
+
+type stripeWebhookInput struct {
+	Signature string `header:"Stripe-Signature" doc:"Stripe's signature of the payload"`
+	RawBody   []byte `contentType:"application/json"`
+}
+
+type receivedBody struct {
+	Body struct {
+		Received bool `json:"received"`
+	}
+}
+
+func (h *handler) registerWebhooks() {
+	o := op("stripeWebhook", http.MethodPost, "/webhooks/stripe", "Stripe events (signed)", "Payments", public, 200)
+	o.Description = "Verifies the Stripe-Signature; an unsigned, wrongly signed or stale event is a 400 and changes nothing. " +
+		"payment_intent.succeeded confirms its order; the same event twice changes nothing the second time."
+	huma.Register(h.api, o, func(ctx context.Context, in *stripeWebhookInput) (*receivedBody, error) {
+		if h.Webhooks == nil {
+			return nil, h.fail(ctx, errNoStripe)
+		}
+		if err := h.Webhooks.Stripe(ctx, in.RawBody, in.Signature); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		out := &receivedBody{}
+		out.Body.Received = true
+		return out, nil
+	})
+}
+
+var errNoStripe = admit.Errorf(admit.EUNAVAILABLE, "Stripe is not configured on this server")
