@@ -41,7 +41,7 @@ func buildCatalogue(t testing.TB, s *testServer) catalogue {
 	}
 	s.call("POST", "/api/v1/locations", c.organizer, map[string]any{"city_id": c.city.ID, "name": "Coliseu", "address": "Rua das Portas", "capacity": 4000}).
 		want(t, 201).decode(t, &c.venue)
-	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	start := time.Now().Add(96 * time.Hour).UTC().Truncate(time.Second)
 	s.call("POST", "/api/v1/events", c.organizer, map[string]any{
 		"title": "Fado Night", "description": "Songs of longing", "category": "Music", "tags": []string{"fado"},
 		"city_id": c.city.ID, "location_id": c.venue.ID, "starts_at": start, "ends_at": start.Add(3 * time.Hour),

@@ -100,7 +100,7 @@ func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Even
 	for i := range found {
 		events[i] = found[i].Event
 	}
-	if err := attachTicketTypes(ctx, src, events, false); err != nil {
+	if err := attachTicketTypes(ctx, src, events, false, db.Now()); err != nil {
 		return nil, "", err
 	}
 	return events, next, nil
@@ -168,7 +168,7 @@ func (db *DB) FindEvent(ctx context.Context, id string) (*admit.Event, error) {
 		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", id)
 	}
 	events := []admit.Event{*e}
-	if err := attachTicketTypes(ctx, db.primary, events, true); err != nil {
+	if err := attachTicketTypes(ctx, db.primary, events, true, db.Now()); err != nil {
 		return nil, err
 	}
 	return &events[0], nil

@@ -11,13 +11,13 @@ import (
 	"github.com/admit-events/admit"
 )
 
-const ticketTypeColumns = `t.id, t.event_id, t.name, t.kind, t.price_amount, t.currency, t.quantity, t.sold,
+const ticketTypeColumns = `t.id, t.event_id, t.name, t.kind, t.price_amount, t.currency, t.quantity, t.sold, t.held,
 	t.sale_starts_at, t.sale_ends_at, t.min_per_order, t.max_per_order, t.created_at`
 
 func scanTicketType(s scanner) (admit.TicketType, error) {
 	var t admit.TicketType
 	var starts, ends, created int64
-	err := s.Scan(&t.ID, &t.EventID, &t.Name, &t.Kind, &t.Price.Amount, &t.Price.Currency, &t.Quantity, &t.Sold,
+	err := s.Scan(&t.ID, &t.EventID, &t.Name, &t.Kind, &t.Price.Amount, &t.Price.Currency, &t.Quantity, &t.Sold, &t.Held,
 		&starts, &ends, &t.MinPerOrder, &t.MaxPerOrder, &created)
 	t.SaleStartsAt, t.SaleEndsAt, t.CreatedAt = fromTS(starts, time.UTC), fromTS(ends, time.UTC), fromTS(created, time.UTC)
 	return t, err
@@ -25,7 +25,7 @@ func scanTicketType(s scanner) (admit.TicketType, error) {
 
 // attachTicketTypes loads the ticket types of events in one query, in the
 // order they were created. With exact, each carries its available count.
-func attachTicketTypes(ctx context.Context, q queryer, events []admit.Event, exact bool) error {
+func attachTicketTypes(ctx context.Context, q queryer, events []admit.Event, exact bool, now time.Time) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -45,16 +45,52 @@ func attachTicketTypes(ctx context.Context, q queryer, events []admit.Event, exa
 	if err != nil {
 		return err
 	}
+	var lapsed map[string]int64
+	if exact {
+		if lapsed, err = lapsedHolds(ctx, q, types, now); err != nil {
+			return err
+		}
+	}
 	for _, t := range types {
 		e := byID[t.EventID]
 		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
 		if exact {
-			avail := max(t.Quantity-t.Sold-t.Held, 0)
+			// Holds past their expiry stop counting now, swept or not.
+			avail := max(t.Quantity-t.Sold-t.Held+lapsed[t.ID], 0)
 			t.Available = &avail
 		}
 		e.TicketTypes = append(e.TicketTypes, t)
 	}
 	return nil
+}
+
+// lapsedHolds sums, per ticket type, the seats of expired holds that no
+// transaction has swept yet.
+func lapsedHolds(ctx context.Context, q queryer, types []admit.TicketType, now time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(types) == 0 {
+		return out, nil
+	}
+	var qb query
+	ph := make([]string, len(types))
+	for i, t := range types {
+		ph[i] = qb.arg(t.ID)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ticket_type_id, SUM(quantity) FROM holds WHERE ticket_type_id IN (`+strings.Join(ph, ", ")+
+		`) AND expires_at <= `+qb.arg(ts(now))+` GROUP BY ticket_type_id`, qb.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: lapsed holds: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("store: lapsed holds: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
 }
 
 func inZoneOf(e *admit.Event, t time.Time) time.Time { return t.In(e.StartsAt.Location()) }

@@ -1,0 +1,184 @@
+package stripe_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/stripe"
+	"github.com/admit-events/admit/internal/stripe/stripetest"
+)
+
+const (
+	testKey    = "sk_test_123"
+	testSecret = "whsec_test_secret"
+)
+
+var eur = func(minor int64) admit.Money { return admit.Money{Amount: minor, Currency: "EUR"} }
+
+func newClient(t *testing.T, baseURL string) *stripe.Client {
+	t.Helper()
+	c, err := stripe.New(stripe.Config{SecretKey: testKey, WebhookSecret: testSecret, BaseURL: baseURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestStartPaymentAndRefund(t *testing.T) {
+	c := newClient(t, stripetest.Start(t))
+	ctx := context.Background()
+
+	ref, secret, err := c.StartPayment(ctx, "ord_1", eur(2500))
+	if err != nil {
+		t.Fatalf("StartPayment: %v", err)
+	}
+	if !strings.HasPrefix(ref, "pi_") || secret == "" {
+		t.Fatalf("StartPayment = %q, %q; want a pi_ id and a client secret", ref, secret)
+	}
+
+	refundID, err := c.Refund(ctx, ref, eur(1000), "admit-refund-1")
+	if err != nil {
+		t.Fatalf("Refund: %v", err)
+	}
+	if !strings.HasPrefix(refundID, "re_") {
+		t.Fatalf("Refund = %q, want a re_ id", refundID)
+	}
+}
+
+// request is what the recording proxy saw of one call.
+type request struct {
+	path           string
+	idempotencyKey string
+	form           url.Values
+}
+
+// recordingProxy forwards to stripe-mock and records each request, since
+// stripe-mock itself neither replays idempotent requests nor reports them.
+func recordingProxy(t *testing.T, target string) (baseURL string, seen func() []request) {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reqs []request
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		mu.Lock()
+		reqs = append(reqs, request{r.URL.Path, r.Header.Get("Idempotency-Key"), form})
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []request {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]request(nil), reqs...)
+	}
+}
+
+func TestStartPaymentRequest(t *testing.T) {
+	base, seen := recordingProxy(t, stripetest.Start(t))
+	c := newClient(t, base)
+	for i := range 2 { // a retry for the same order
+		if _, _, err := c.StartPayment(context.Background(), "ord_42", admit.Money{Amount: 1500, Currency: "JPY"}); err != nil {
+			t.Fatalf("StartPayment #%d: %v", i+1, err)
+		}
+	}
+	reqs := seen()
+	if len(reqs) != 2 {
+		t.Fatalf("got %d requests, want 2", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.path != "/v1/payment_intents" || r.idempotencyKey != "admit-order-ord_42" {
+			t.Errorf("request %s with Idempotency-Key %q; want /v1/payment_intents with admit-order-ord_42", r.path, r.idempotencyKey)
+		}
+		want := map[string]string{
+			"amount":                             "1500", // JPY has no minor unit, in ISO 4217 and Stripe alike
+			"currency":                           "jpy",
+			"metadata[order_id]":                 "ord_42",
+			"automatic_payment_methods[enabled]": "true",
+		}
+		for k, v := range want {
+			if got := r.form.Get(k); got != v {
+				t.Errorf("form %s = %q, want %q", k, got, v)
+			}
+		}
+	}
+}
+
+func TestRefundRequest(t *testing.T) {
+	base, seen := recordingProxy(t, stripetest.Start(t))
+	c := newClient(t, base)
+	// Stripe counts ISK in hundredths although ISO 4217 gives it no minor unit.
+	if _, err := c.Refund(context.Background(), "pi_123", admit.Money{Amount: 5000, Currency: "ISK"}, "refund-key-1"); err != nil {
+		t.Fatalf("Refund: %v", err)
+	}
+	r := seen()[0]
+	if r.path != "/v1/refunds" || r.idempotencyKey != "refund-key-1" ||
+		r.form.Get("payment_intent") != "pi_123" || r.form.Get("amount") != "500000" {
+		t.Errorf("got %s key %q form %v; want /v1/refunds key refund-key-1 payment_intent=pi_123 amount=500000", r.path, r.idempotencyKey, r.form)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	base := stripetest.Start(t)
+	ctx := context.Background()
+	c := newClient(t, base)
+
+	// stripe-mock refuses live keys with a 401 that quotes the key back.
+	const liveKey = "sk_live_do_not_leak"
+	live, err := stripe.New(stripe.Config{SecretKey: liveKey, BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, liveErr := live.StartPayment(ctx, "ord_1", eur(100))
+
+	// Nothing listens on port 1 of the loopback.
+	down := newClient(t, "http://127.0.0.1:1")
+	_, downErr := down.Refund(ctx, "pi_1", eur(100), "k")
+
+	_, _, noOrderErr := c.StartPayment(ctx, "", eur(100))
+	_, _, zeroErr := c.StartPayment(ctx, "ord_1", eur(0))
+	_, _, badCurErr := c.StartPayment(ctx, "ord_1", admit.Money{Amount: 100, Currency: "eur"})
+	_, noKeyErr := c.Refund(ctx, "pi_1", eur(100), "")
+
+	for _, tc := range []struct {
+		name string
+		err  error
+		code string
+	}{
+		{"rejected API key", liveErr, admit.EUNAVAILABLE},
+		{"network", downErr, admit.EUNAVAILABLE},
+		{"no order id", noOrderErr, admit.EINVALID},
+		{"zero amount", zeroErr, admit.EINVALID},
+		{"lower-case currency", badCurErr, admit.EINVALID},
+		{"no idempotency key", noKeyErr, admit.EINVALID},
+	} {
+		if got := admit.ErrorCode(tc.err); got != tc.code {
+			t.Errorf("%s: code %q (%v), want %q", tc.name, got, tc.err, tc.code)
+		}
+		if tc.err != nil && strings.Contains(tc.err.Error(), liveKey) {
+			t.Errorf("%s: error reveals the secret key: %v", tc.name, tc.err)
+		}
+	}
+}
+
+func TestNewRequiresSecretKey(t *testing.T) {
+	for _, key := range []string{"", "pk_test_123"} {
+		if _, err := stripe.New(stripe.Config{SecretKey: key}); admit.ErrorCode(err) != admit.EINVALID {
+			t.Errorf("New with key %q: %v, want an invalid error", key, err)
+		}
+	}
+}

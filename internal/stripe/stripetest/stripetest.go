@@ -1,0 +1,183 @@
+// Package stripetest gives tests a real Stripe peer: stripe-mock, run from
+// the tool line in go.mod, plus signed webhook payloads as Stripe sends them.
+//
+//	base := stripetest.Start(t)
+//	c, _ := stripe.New(stripe.Config{SecretKey: "sk_test_123", WebhookSecret: "whsec_test", BaseURL: base})
+//	body, sig := stripetest.SignedPayload(t, "whsec_test",
+//		stripetest.PaymentIntentSucceeded("evt_1", ref, orderID, amount), time.Now())
+//
+// stripe-mock accepts any sk_test_… key, validates requests against Stripe's
+// OpenAPI spec and answers with canned objects: it keeps no state (a created
+// intent cannot be read back with its amount) and ignores Idempotency-Key.
+package stripetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v85"
+	"github.com/stripe/stripe-go/v85/webhook"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/stripe"
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// startTimeout covers compiling stripe-mock on a cold build cache.
+const startTimeout = 2 * time.Minute
+
+// Start runs stripe-mock (go tool stripe-mock) on free loopback ports for
+// the test and returns its HTTP base URL, such as "http://127.0.0.1:41234";
+// it is stopped when t ends. Outside CI, if stripe-mock cannot start, the
+// test skips naming it; with CI=true it fails.
+func Start(t testing.TB) string {
+	t.Helper()
+	base, err := start(t)
+	if err != nil {
+		testenv.Unavailable(t, "stripe-mock (go tool stripe-mock)", err)
+	}
+	return base
+}
+
+func start(t testing.TB) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+
+	// "go tool -n" builds the tool into the build cache (once; later runs
+	// hit the cache) and prints its path. Running that binary ourselves,
+	// rather than through "go tool", means stopping it stops stripe-mock.
+	var stderr bytes.Buffer
+	build := exec.CommandContext(ctx, "go", "tool", "-n", "stripe-mock")
+	build.Stderr = &stderr
+	out, err := build.Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool -n stripe-mock: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+
+	// Port 0 lets the kernel pick free ports. HTTPS must be given one too:
+	// with only -http-addr, stripe-mock still binds HTTPS on :12112, and a
+	// second instance (another test package) would fail on that port.
+	stderr.Reset()
+	watch := &lineWatcher{prefix: "Listening for HTTP at address: ", found: make(chan string, 1)}
+	cmd := exec.Command(strings.TrimSpace(string(out)), "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = watch, &stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start stripe-mock: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+
+	var base string
+	select {
+	case addr := <-watch.found:
+		base = "http://" + addr
+	case <-exited:
+		return "", fmt.Errorf("stripe-mock exited before listening: %s", strings.TrimSpace(stderr.String()))
+	case <-ctx.Done():
+		return "", fmt.Errorf("stripe-mock did not listen within %s", startTimeout)
+	}
+
+	// Any HTTP answer (401 without a key) means it serves.
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			return base, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("stripe-mock at %s does not answer: %v", base, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SignedPayload signs a webhook payload with secret as Stripe does, with
+// timestamp at (the zero time means now), and returns the body and its
+// Stripe-Signature header.
+func SignedPayload(t testing.TB, secret string, payload []byte, at time.Time) (body []byte, header string) {
+	t.Helper()
+	if secret == "" {
+		t.Fatal("stripetest.SignedPayload: empty webhook secret")
+	}
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	return sp.Payload, sp.Header
+}
+
+// PaymentIntentSucceeded returns the JSON of a payment_intent.succeeded
+// webhook event with id eventID for the PaymentIntent intentID of order
+// orderID (its order_id metadata) over amount.
+func PaymentIntentSucceeded(eventID, intentID, orderID string, amount admit.Money) []byte {
+	units, currency := stripe.APIAmount(amount)
+	event := map[string]any{
+		"id":               eventID,
+		"object":           "event",
+		"api_version":      stripego.APIVersion,
+		"created":          time.Now().Unix(),
+		"livemode":         false,
+		"pending_webhooks": 1,
+		"request":          map[string]any{"id": nil, "idempotency_key": nil},
+		"type":             "payment_intent.succeeded",
+		"data": map[string]any{
+			"object": map[string]any{
+				"id":                   intentID,
+				"object":               "payment_intent",
+				"amount":               units,
+				"amount_received":      units,
+				"currency":             currency,
+				"status":               "succeeded",
+				"client_secret":        intentID + "_secret_test",
+				"metadata":             map[string]string{"order_id": orderID},
+				"livemode":             false,
+				"payment_method_types": []string{"card"},
+			},
+		},
+	}
+	b, err := json.Marshal(event)
+	if err != nil {
+		panic(errors.New("stripetest: " + err.Error())) // cannot happen: plain maps
+	}
+	return b
+}
+
+// lineWatcher is stripe-mock's stdout: it sends the rest of the first line
+// that starts with prefix to found, and discards everything else.
+type lineWatcher struct {
+	prefix string
+	found  chan string
+	line   []byte
+	done   bool
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if w.done {
+			break
+		}
+		if b != '\n' {
+			w.line = append(w.line, b)
+			continue
+		}
+		if rest, ok := strings.CutPrefix(string(w.line), w.prefix); ok {
+			w.found <- strings.TrimSpace(rest)
+			w.done = true
+		}
+		w.line = w.line[:0]
+	}
+	return len(p), nil
+}

@@ -1,0 +1,94 @@
+package stripe_test
+
+import (
+	"bytes"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/stripe"
+	"github.com/admit-events/admit/internal/stripe/stripetest"
+)
+
+func TestParseWebhook(t *testing.T) {
+	c := newClient(t, "") // ParseWebhook never calls Stripe
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	succeeded := stripetest.PaymentIntentSucceeded("evt_1", "pi_1", "ord_1", eur(2500))
+
+	body, header := stripetest.SignedPayload(t, testSecret, succeeded, now.Add(-time.Minute))
+	got, err := c.ParseWebhook(body, header, now)
+	if err != nil {
+		t.Fatalf("ParseWebhook: %v", err)
+	}
+	want := stripe.Event{ID: "evt_1", Type: "payment_intent.succeeded", PaymentRef: "pi_1", OrderID: "ord_1", Amount: eur(2500)}
+	if got != want {
+		t.Errorf("ParseWebhook = %+v, want %+v", got, want)
+	}
+
+	// Stripe writes ISK in hundredths; the event is in ISO 4217 units again.
+	isk := admit.Money{Amount: 5000, Currency: "ISK"}
+	body, header = stripetest.SignedPayload(t, testSecret, stripetest.PaymentIntentSucceeded("evt_2", "pi_2", "ord_2", isk), now)
+	if got, err := c.ParseWebhook(body, header, now); err != nil || got.Amount != isk {
+		t.Errorf("ISK event: %+v, %v; want amount %v", got, err, isk)
+	}
+
+	charge := []byte(`{"id":"evt_3","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge"}}}`)
+	body, header = stripetest.SignedPayload(t, testSecret, charge, now)
+	got, err = c.ParseWebhook(body, header, now)
+	if want := (stripe.Event{ID: "evt_3", Type: "charge.refunded"}); err != nil || got != want {
+		t.Errorf("charge.refunded: %+v, %v; want %+v", got, err, want)
+	}
+}
+
+func TestParseWebhookRejects(t *testing.T) {
+	c := newClient(t, "")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	event := stripetest.PaymentIntentSucceeded("evt_1", "pi_1", "ord_1", eur(2500))
+	signed := func(secret string, payload []byte, at time.Time) ([]byte, string) {
+		return stripetest.SignedPayload(t, secret, payload, at)
+	}
+
+	body, header := signed(testSecret, event, now)
+	_, wrongSecret := signed("whsec_other", event, now)
+	_, stale := signed(testSecret, event, now.Add(-6*time.Minute))
+	_, future := signed(testSecret, event, now.Add(6*time.Minute))
+	// An old, validly signed header with a fresh timestamp put in front.
+	oldBody, old := signed(testSecret, event, now.Add(-time.Hour))
+	replayed := "t=" + strconv.FormatInt(now.Unix(), 10) + "," + old
+	notJSON, notJSONHeader := signed(testSecret, []byte(`{"id":"evt_1",`), now)
+	noEvent, noEventHeader := signed(testSecret, []byte(`{"hello":"world"}`), now)
+
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		header  string
+	}{
+		{"no header", body, ""},
+		{"malformed header", body, "v1"},
+		{"wrong secret", body, wrongSecret},
+		{"altered body", bytes.Replace(body, []byte("2500"), []byte("1"), 1), header},
+		{"older than 5 minutes", body, stale},
+		{"more than 5 minutes ahead", body, future},
+		{"fresh timestamp before an old signature", oldBody, replayed},
+		{"unparsable JSON", notJSON, notJSONHeader},
+		{"not an event", noEvent, noEventHeader},
+	} {
+		_, err := c.ParseWebhook(tc.payload, tc.header, now)
+		t.Logf("%s: %v", tc.name, err)
+		if admit.ErrorCode(err) != admit.EINVALID || admit.ErrorMessage(err) == "" {
+			t.Errorf("%s: %v, want an invalid error with a message", tc.name, err)
+		}
+	}
+}
+
+func TestParseWebhookNeedsSecret(t *testing.T) {
+	c, err := stripe.New(stripe.Config{SecretKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, header := stripetest.SignedPayload(t, testSecret, []byte(`{}`), time.Now())
+	if _, err := c.ParseWebhook(body, header, time.Now()); admit.ErrorCode(err) != admit.EINTERNAL {
+		t.Errorf("ParseWebhook without a webhook secret: %v, want an internal error", err)
+	}
+}
