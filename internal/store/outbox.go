@@ -91,3 +91,15 @@ func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string)
 	_, err := db.primary.ExecContext(ctx, `UPDATE orders SET payment_ref = $2, client_secret = $3 WHERE id = $1`, orderID, ref, clientSecret)
 	return err
 }
+
+// RefundsOf returns an order's refunds, oldest first.
+func (db *DB) RefundsOf(ctx context.Context, orderID string) ([]Refund, error) {
+	rows, err := db.primary.QueryContext(ctx, `SELECT r.id, r.order_id, o.provider, r.provider_ref, r.status, r.amount, r.currency
+		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.order_id = $1 ORDER BY r.created_at, r.id`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("store: refunds: %w", err)
+	}
+	return scanAll(rows, func(s scanner) (r Refund, err error) {
+		return r, s.Scan(&r.ID, &r.OrderID, &r.Provider, &r.PaymentRef, &r.Status, &r.Amount, &r.Currency)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/web"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -31,11 +32,15 @@ func (h *handler) registerWebhooks() {
 	o := op("stripeWebhook", http.MethodPost, "/webhooks/stripe", "Stripe events (signed)", "Payments", public, 200)
 	o.Description = "Verifies the Stripe-Signature; an unsigned, wrongly signed or stale event is a 400 and changes nothing. " +
 		"payment_intent.succeeded confirms its order; the same event twice changes nothing the second time."
+	o.SkipValidateBody = true // the signature covers the raw bytes: they are checked there
 	huma.Register(h.api, o, func(ctx context.Context, in *stripeWebhookInput) (*receivedBody, error) {
 		if h.Webhooks == nil {
 			return nil, h.fail(ctx, errNoStripe)
 		}
 		if err := h.Webhooks.Stripe(ctx, in.RawBody, in.Signature); err != nil {
+			if admit.ErrorCode(err) == admit.EINVALID {
+				return nil, web.NewProblem(400, admit.ErrorMessage(err)) // an unverifiable request, not a bad entity
+			}
 			return nil, h.fail(ctx, err)
 		}
 		out := &receivedBody{}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/stripe/stripetest"
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+const webhookSecret = "whsec_admit_test"
+
+func TestStripePaymentsThroughTheAPI(t *testing.T) {
+	mock := stripetest.Start(t)
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := startServer(t, e, "--stripe-secret-key", "sk_test_admit", "--stripe-webhook-secret", webhookSecret,
+			"--stripe-api-url", mock, "--worker-interval", "1h") // the test delivers the outbox itself
+		c := buildCatalogue(t, s)
+		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "stripe"}).want(t, 200)
+
+		order := func() admit.Order {
+			var o admit.Order
+			s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 2)).want(t, 201).decode(t, &o)
+			if o.Status != admit.OrderPending || o.Payment.Provider != "stripe" || o.Payment.ClientSecret == "" || o.Payment.Reference == "" {
+				t.Fatalf("stripe order: %+v", o)
+			}
+			return o
+		}
+		webhook := func(eventID string, o admit.Order, secret string, at time.Time) response {
+			body, sig := stripetest.SignedPayload(t, secret, stripetest.PaymentIntentSucceeded(eventID, o.Payment.Reference, o.ID, o.Total), at)
+			return s.call("POST", "/api/v1/webhooks/stripe", "", body, "Stripe-Signature", sig)
+		}
+		status := func(o admit.Order) (admit.OrderStatus, int) {
+			var got admit.Order
+			s.call("GET", "/api/v1/orders/"+o.ID, c.attendee, nil).want(t, 200).decode(t, &got)
+			return got.Status, len(got.Tickets)
+		}
+
+		// Forged, unsigned and stale events change nothing.
+		o := order()
+		webhook("evt_forged", o, "whsec_wrong", time.Now()).wantProblem(t, 400, "")
+		webhook("evt_stale", o, webhookSecret, time.Now().Add(-10*time.Minute)).wantProblem(t, 400, "")
+		s.call("POST", "/api/v1/webhooks/stripe", "", stripetest.PaymentIntentSucceeded("evt_unsigned", o.Payment.Reference, o.ID, o.Total)).wantProblem(t, 400, "")
+		if st, n := status(o); st != admit.OrderPending || n != 0 {
+			t.Fatalf("after forged webhooks: %s with %d tickets", st, n)
+		}
+
+		// A signed event confirms the order; its replay changes nothing.
+		webhook("evt_ok_"+e.Name, o, webhookSecret, time.Now()).want(t, 200)
+		webhook("evt_ok_"+e.Name, o, webhookSecret, time.Now()).want(t, 200)
+		if st, n := status(o); st != admit.OrderPaid || n != 2 {
+			t.Fatalf("after the webhook and its replay: %s with %d tickets", st, n)
+		}
+		var ev admit.Event
+		s.call("GET", "/api/v1/events/"+c.event.ID, "", nil).want(t, 200).decode(t, &ev)
+		if *ev.TicketTypes[0].Available != 298 {
+			t.Fatalf("available %d after a replayed payment of 2 seats, want 298", *ev.TicketTypes[0].Available)
+		}
+
+		// Cancelling refunds through Stripe, from the outbox.
+		s.call("POST", "/api/v1/orders/"+o.ID+"/cancel", c.attendee, nil).want(t, 200)
+		if _, err := s.m.outbox.DeliverDue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		refunds, err := s.m.DB.RefundsOf(context.Background(), o.ID)
+		if err != nil || len(refunds) != 1 || refunds[0].Status != "succeeded" || refunds[0].Amount != 5000 || refunds[0].PaymentRef == "" {
+			t.Fatalf("refunds after cancelling: %+v, %v", refunds, err)
+		}
+	})
+}
