@@ -71,6 +71,15 @@ func (r response) want(t testing.TB, status int) response {
 // call sends a request; body is JSON-encoded unless it is a string or []byte.
 func (s *testServer) call(method, path, token string, body any, headers ...string) response {
 	s.t.Helper()
+	r, err := s.try(method, path, token, body, headers...)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// try is call for requests that may fail, such as those to a killed server.
+func (s *testServer) try(method, path, token string, body any, headers ...string) (response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -87,7 +96,7 @@ func (s *testServer) call(method, path, token string, body any, headers ...strin
 	}
 	req, err := http.NewRequest(method, s.base+path, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		return response{}, err
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -100,14 +109,14 @@ func (s *testServer) call(method, path, token string, body any, headers ...strin
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		s.t.Fatal(err)
+		return response{}, err
 	}
-	return response{res, raw}
+	return response{res, raw}, nil
 }
 
 // createUser runs admit user create against the server's database, as an

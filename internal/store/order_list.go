@@ -71,7 +71,6 @@ func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticke
 	return tickets, next, nil
 }
 
-
 const registrantQuery = `SELECT t.id, t.order_id, t.ticket_type_id, tt.name, t.attendee_name, t.attendee_email, t.status, t.checked_in_at,
 	o.status, o.user_id
 	FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id
