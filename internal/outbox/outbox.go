@@ -88,7 +88,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		}
 		if err := h(ctx, m); err != nil {
 			dead := m.Attempts >= maxAttempts
-			retry := time.Now().Add(backoff(m.Attempts))
+			retry := d.db.Now().Add(backoff(m.Attempts))
 			d.log.Warn("outbox delivery failed", "seq", m.Seq, "topic", m.Topic, "attempt", m.Attempts, "dead", dead, "err", err)
 			if err := d.db.RetryOutbox(ctx, m.Seq, err.Error(), retry, dead); err != nil {
 				return done, fmt.Errorf("outbox: retry %d: %w", m.Seq, err)
