@@ -13,11 +13,12 @@ import (
 // maxEntries bounds memory: past it, the cache starts over.
 const maxEntries = 10_000
 
-// Entry is a rendered response and its entity tag.
+// Entry is a rendered response with its validators.
 type Entry struct {
-	Body    []byte
-	ETag    string
-	expires time.Time
+	Body         []byte
+	ETag         string
+	CacheControl string
+	expires      time.Time
 }
 
 // Cache maps keys to entries for at most TTL. A zero TTL disables it.
@@ -49,19 +50,18 @@ func (c *Cache) Get(key string, now time.Time) (Entry, bool) {
 	return e, true
 }
 
-// Put stores body under key and returns the entry with its ETag.
-func (c *Cache) Put(key string, body []byte, now time.Time) Entry {
-	e := Entry{Body: body, ETag: ETag(body), expires: now.Add(c.ttl)}
+// Put stores e under key until the TTL from now.
+func (c *Cache) Put(key string, e Entry, now time.Time) {
 	if c.ttl <= 0 {
-		return e
+		return
 	}
+	e.expires = now.Add(c.ttl)
 	c.mu.Lock()
 	if len(c.entries) >= maxEntries {
 		c.entries = map[string]Entry{}
 	}
 	c.entries[key] = e
 	c.mu.Unlock()
-	return e
 }
 
 // Clear forgets everything; called after every local catalogue write.

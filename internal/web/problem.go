@@ -53,7 +53,7 @@ func (p *Problem) GetHeaders() http.Header {
 var statusKinds = map[int]string{
 	400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
 	406: "not-acceptable", 409: "conflict", 412: "precondition-failed", 413: "request-too-large",
-	415: "unsupported-media-type", 422: "invalid", 429: "too-many-requests", 500: "internal", 503: "unavailable",
+	415: "unsupported-media-type", 422: "invalid", 429: "too-many-requests", 499: "client-closed-request", 500: "internal", 503: "unavailable",
 }
 
 // codeStatus is the one map from domain error codes to HTTP statuses.
@@ -68,7 +68,11 @@ func NewProblem(status int, detail string, fields ...admit.FieldError) *Problem 
 	if !ok {
 		kind = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "-"))
 	}
-	return &Problem{Type: ProblemTypeBase + kind, Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields}
+	title := http.StatusText(status)
+	if status == 499 {
+		title = "Client Closed Request" // nginx's name; no client reads it
+	}
+	return &Problem{Type: ProblemTypeBase + kind, Title: title, Status: status, Detail: detail, Errors: fields}
 }
 
 // ProblemFrom turns any error into a problem. Domain errors keep their

@@ -14,6 +14,7 @@ type Router struct {
 	mu       sync.Mutex
 	patterns []string
 	idem     idempotency // Idempotency-Key patterns and store (idempotency.go)
+	public   publicCache // cached public lists (publiccache.go)
 }
 
 // NewRouter returns an empty router.
@@ -40,6 +41,8 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pattern != "" {
 		if st := rt.idempotencyStore(pattern); st != nil {
 			rt.serveIdempotent(w, r, pattern, st)
+		} else if rt.cacheable(r, pattern) {
+			rt.servePublic(w, r, pattern)
 		} else {
 			rt.mux.ServeHTTP(w, r)
 		}

@@ -59,7 +59,7 @@ func start(t testing.TB) (string, error) {
 	build.Stderr = &stderr
 	out, err := build.Output()
 	if err != nil {
-		return "", fmt.Errorf("go tool -n stripe-mock: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("go tool -n stripe-mock: %v %s", err, strings.TrimSpace(stderr.String()))
 	}
 
 	// Port 0 lets the kernel pick free ports. HTTPS must be given one too:

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/admit-events/admit"
@@ -84,6 +83,12 @@ func dedupe(xs []int) []int {
 // their details never reach the client.
 func (h *handler) fail(ctx context.Context, err error) error {
 	p := web.ProblemFrom(err)
+	if ctx.Err() != nil && p.Status >= 500 {
+		// The client went away (or timed out): nobody reads this answer,
+		// and it is no fault of ours.
+		h.Logger.DebugContext(ctx, "request abandoned", "request_id", web.RequestID(ctx), "err", err)
+		return web.NewProblem(499, "the client closed the request")
+	}
 	if p.Status >= 500 {
 		h.Logger.ErrorContext(ctx, "request failed", "request_id", web.RequestID(ctx), "err", err)
 	}
@@ -129,42 +134,35 @@ func (h *handler) cachedResponse(o *huma.Operation, bodyType reflect.Type) {
 }
 
 // conditional answers with body, or 304 when the client's tag matches.
-func conditional(ifNoneMatch string, e cache.Entry, cacheControl string) *cachedOutput {
-	out := &cachedOutput{Status: 200, ContentType: "application/json", ETag: e.ETag, CacheControl: cacheControl, Body: e.Body}
-	if matches(ifNoneMatch, e.ETag) {
+func conditional(ifNoneMatch string, body []byte, cacheControl string) *cachedOutput {
+	etag := cache.ETag(body)
+	out := &cachedOutput{Status: 200, ContentType: "application/json", ETag: etag, CacheControl: cacheControl, Body: body}
+	if web.ETagMatches(ifNoneMatch, etag) {
 		out.Status, out.Body, out.ContentType = http.StatusNotModified, nil, ""
 	}
 	return out
 }
 
-// matches implements If-None-Match's weak comparison over a list of tags.
-func matches(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == etag {
-			return true
-		}
-	}
-	return false
-}
+// CachedPatterns are the public lists the router serves from its cache
+// (to anonymous callers) for Cache.TTL after rendering them.
+var CachedPatterns = []string{"GET /api/v1/events", "GET /api/v1/cities", "GET /api/v1/locations", "GET /api/v1/countries"}
 
-// cachedList serves a public list from the cache, rendering it on a miss.
-func (h *handler) cachedList(ctx context.Context, key, ifNoneMatch string, load func() (any, error)) (*cachedOutput, error) {
-	now := h.Now()
-	e, ok := h.Cache.Get(key, now)
-	if !ok {
-		v, err := load()
-		if err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		body, err := json.Marshal(v)
-		if err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		e = h.Cache.Put(key, body, now)
+// cachedList renders a public list that clients, CDNs and the router's
+// cache may keep for the cache TTL.
+func (h *handler) cachedList(ctx context.Context, ifNoneMatch string, load func() (any, error)) (*cachedOutput, error) {
+	v, err := load()
+	if err != nil {
+		return nil, h.fail(ctx, err)
 	}
-	maxAge := int(h.Cache.TTL().Seconds())
-	return conditional(ifNoneMatch, e, "public, max-age="+itoa(maxAge)), nil
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	cc := "public, no-cache"
+	if ttl := int(h.Cache.TTL().Seconds()); ttl > 0 {
+		cc = "public, max-age=" + itoa(ttl)
+	}
+	return conditional(ifNoneMatch, body, cc), nil
 }
 
 // uncached serves a public read that must be exact: clients and CDNs may
@@ -178,5 +176,5 @@ func (h *handler) uncached(ctx context.Context, ifNoneMatch string, v any, priva
 	if private {
 		cc = "private, no-store"
 	}
-	return conditional(ifNoneMatch, cache.Entry{Body: body, ETag: cache.ETag(body)}, cc), nil
+	return conditional(ifNoneMatch, body, cc), nil
 }

@@ -84,10 +84,7 @@ func (h *handler) registerEvents() {
 			}
 			return h.uncached(ctx, in.IfNoneMatch, v, true)
 		}
-		key := cacheKey("events", f.CityID, f.LocationID, f.Country, f.Category, f.Query, f.FromDate, f.ToDate,
-			ptrKey(f.MinPrice), ptrKey(f.MaxPrice), f.Currency, boolKey(f.Free), string(f.Sort), f.OrganizationID,
-			itoa(f.Page.Limit), in.Cursor)
-		return h.cachedList(ctx, key, in.IfNoneMatch, load)
+		return h.cachedList(ctx, in.IfNoneMatch, load)
 	})
 
 	get := op("getEvent", http.MethodGet, "/events/{id}", "An event with its ticket types and exact availability", "Catalogue", public, 200, 404)
@@ -155,11 +152,4 @@ func (h *handler) registerEvents() {
 		func(ctx context.Context, in *TicketTypeIDInput) (*noContent, error) {
 			return deleted(h, ctx, h.Events.DeleteTicketType(ctx, in.ID, in.TicketTypeID))
 		})
-}
-
-func boolKey(b bool) string {
-	if b {
-		return "1"
-	}
-	return ""
 }

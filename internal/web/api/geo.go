@@ -72,7 +72,7 @@ func (h *handler) registerGeo() {
 	countries := op("listCountries", http.MethodGet, "/countries", "ISO 3166-1 countries", "Catalogue", public, 200)
 	h.cachedResponse(&countries, reflect.TypeFor[listBody[admit.Country]]())
 	huma.Register(h.api, countries, func(ctx context.Context, in *ConditionalInput) (*cachedOutput, error) {
-		return h.cachedList(ctx, "countries", in.IfNoneMatch, func() (any, error) {
+		return h.cachedList(ctx, in.IfNoneMatch, func() (any, error) {
 			cs, err := h.Geo.ListCountries(ctx)
 			return listBody[admit.Country]{Items: cs}, err
 		})
@@ -90,8 +90,7 @@ func (h *handler) registerGeo() {
 		if err := p.Err(); err != nil {
 			return nil, h.fail(ctx, err)
 		}
-		key := cacheKey("cities", f.Country, itoa(f.Page.Limit), in.Cursor)
-		return h.cachedList(ctx, key, in.IfNoneMatch, func() (any, error) {
+		return h.cachedList(ctx, in.IfNoneMatch, func() (any, error) {
 			items, next, err := h.Geo.ListCities(ctx, f)
 			return listBody[admit.City]{Items: items, NextCursor: next}, err
 		})
@@ -135,8 +134,7 @@ func (h *handler) registerGeo() {
 		if err := p.Err(); err != nil {
 			return nil, h.fail(ctx, err)
 		}
-		key := cacheKey("locations", f.CityID, f.EventID, itoa(f.Page.Limit), in.Cursor)
-		return h.cachedList(ctx, key, in.IfNoneMatch, func() (any, error) {
+		return h.cachedList(ctx, in.IfNoneMatch, func() (any, error) {
 			items, next, err := h.Geo.ListLocations(ctx, f)
 			return listBody[admit.Location]{Items: items, NextCursor: next}, err
 		})
@@ -171,6 +169,15 @@ func (h *handler) registerGeo() {
 		func(ctx context.Context, in *IDInput) (*noContent, error) {
 			return deleted(h, ctx, h.Geo.DeleteLocation(ctx, in.ID))
 		})
+}
+
+// answer answers a call that changes no public list (orders leave the
+// catalogue alone: sold counts are never cached).
+func answer[T any](h *handler, ctx context.Context, v T, err error) (*itemOutput[T], error) {
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return &itemOutput[T]{Body: v}, nil
 }
 
 // written answers a catalogue write and clears the cached lists.

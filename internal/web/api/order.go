@@ -60,16 +60,13 @@ func (h *handler) registerOrders() {
 	huma.Register(h.api, create, func(ctx context.Context, in *createOrderInput) (*itemOutput[*admit.Order], error) {
 		b := in.Body
 		o, err := h.Orders.CreateOrder(ctx, admit.NewOrder{EventID: b.EventID, Items: b.Items, Attendees: b.Attendees})
-		return written(h, ctx, o, err)
+		return answer(h, ctx, o, err)
 	})
 
 	huma.Register(h.api, op("getOrder", http.MethodGet, "/orders/{id}", "An order with its tickets", "Orders", bearer, 200, 404),
 		func(ctx context.Context, in *IDInput) (*itemOutput[*admit.Order], error) {
 			o, err := h.Orders.FindOrder(ctx, in.ID)
-			if err != nil {
-				return nil, h.fail(ctx, err)
-			}
-			return &itemOutput[*admit.Order]{Body: o}, nil
+			return answer(h, ctx, o, err)
 		})
 
 	h.orderAction("releaseOrder", http.MethodDelete, "/orders/{id}", "Release a pending order's hold at once (409 when paid: cancel it)", h.Orders.ReleaseOrder)
@@ -117,7 +114,7 @@ func (h *handler) orderAction(id, method, path, summary string, act func(context
 	huma.Register(h.api, op(id, method, path, summary, "Orders", bearer, 200, 403, 404, 409),
 		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Order], error) {
 			o, err := act(ctx, in.ID)
-			return written(h, ctx, o, err)
+			return answer(h, ctx, o, err)
 		})
 }
 

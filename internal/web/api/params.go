@@ -148,14 +148,4 @@ func amountParam(p *admit.Problems, name, v string) *int64 {
 	return &n
 }
 
-// cacheKey identifies a parsed filter; equal filters share a cache entry.
-func cacheKey(parts ...string) string { return strings.Join(parts, "\x1f") }
-
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func ptrKey(v *int64) string {
-	if v == nil {
-		return ""
-	}
-	return strconv.FormatInt(*v, 10)
-}
