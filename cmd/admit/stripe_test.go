@@ -70,3 +70,23 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestStripeDownReleasesTheHold: when Stripe cannot be reached, the order
+// is refused with 503 and its seats are back at once.
+func TestStripeDownReleasesTheHold(t *testing.T) {
+	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: t.TempDir()}, "--stripe-secret-key", "sk_test_admit",
+		"--stripe-webhook-secret", webhookSecret, "--stripe-api-url", "http://127.0.0.1:1") // nothing listens there
+	c := buildCatalogue(t, s)
+	s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "stripe"}).want(t, 200)
+	s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 3)).wantProblem(t, 503, "")
+	var ev admit.Event
+	s.call("GET", "/api/v1/events/"+c.event.ID, "", nil).want(t, 200).decode(t, &ev)
+	if *ev.TicketTypes[0].Available != 300 {
+		t.Fatalf("available %d after a failed payment start, want all 300 back", *ev.TicketTypes[0].Available)
+	}
+	var orders list[admit.Order]
+	s.call("GET", "/api/v1/me/orders", c.attendee, nil).want(t, 200).decode(t, &orders)
+	if len(orders.Items) != 1 || orders.Items[0].Status != admit.OrderCancelled {
+		t.Fatalf("the refused order: %+v", orders.Items)
+	}
+}

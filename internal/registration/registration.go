@@ -19,8 +19,9 @@ import (
 // Service implements admit.OrderService over the store and the gateways.
 type Service struct {
 	*store.DB
-	stripe *stripe.Client // nil when Stripe is not configured
-	log    *slog.Logger
+	providers map[string]Provider
+	stripe    *stripe.Client // nil when Stripe is not configured
+	log       *slog.Logger
 
 	wg   sync.WaitGroup
 	stop context.CancelFunc
@@ -30,31 +31,35 @@ var _ admit.OrderService = (*Service)(nil)
 
 // New returns the service; stripe may be nil.
 func New(db *store.DB, sc *stripe.Client, log *slog.Logger) *Service {
-	return &Service{DB: db, stripe: sc, log: log}
+	return &Service{DB: db, providers: providers(sc), stripe: sc, log: log}
 }
 
-// CreateOrder holds the seats, then, for a Stripe order, creates its
-// PaymentIntent outside the transaction. If Stripe cannot be reached the
-// hold is released at once and the attendee may try again.
+// CreateOrder holds the seats, then starts the payment with the order's
+// provider outside the transaction (a Stripe PaymentIntent). If the
+// provider cannot be reached the hold is released at once and the attendee
+// may try again.
 func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, error) {
 	o, err := s.DB.CreateOrder(ctx, n)
-	if err != nil || o.Status != admit.OrderPending || o.Payment.Provider != admit.ProviderStripe {
+	if err != nil || o.Status != admit.OrderPending {
 		return o, err
 	}
-	if s.stripe == nil {
+	p, ok := s.providers[o.Payment.Provider]
+	if !ok {
 		s.release(ctx, o.ID)
-		return nil, admit.Errorf(admit.EUNAVAILABLE, "card payments are not configured on this server")
+		return nil, admit.Errorf(admit.EUNAVAILABLE, "%s payments are not configured on this server", o.Payment.Provider)
 	}
-	ref, secret, err := s.stripe.StartPayment(ctx, o.ID, o.Total)
+	pay, err := p.Start(ctx, o)
 	if err != nil {
 		s.release(ctx, o.ID)
-		s.log.Error("stripe: start payment", "order_id", o.ID, "err", err)
+		s.log.Error("start payment", "order_id", o.ID, "provider", o.Payment.Provider, "err", err)
 		return nil, admit.Errorf(admit.EUNAVAILABLE, "the payment provider is unavailable; nothing was charged, try again")
 	}
-	if err := s.DB.SetPayment(ctx, o.ID, ref, secret); err != nil {
-		return nil, err
+	if pay != o.Payment {
+		if err := s.DB.SetPayment(ctx, o.ID, pay.Reference, pay.ClientSecret); err != nil {
+			return nil, err
+		}
+		o.Payment = pay
 	}
-	o.Payment.Reference, o.Payment.ClientSecret = ref, secret
 	return o, nil
 }
 
@@ -103,20 +108,15 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 	if err != nil || r.Status != "pending" {
 		return err
 	}
-	switch r.Provider {
-	case admit.ProviderStripe:
-		if s.stripe == nil {
-			return fmt.Errorf("registration: refund %s: Stripe is not configured", r.ID)
-		}
-		id, err := s.stripe.Refund(ctx, r.PaymentRef, admit.Money{Amount: r.Amount, Currency: r.Currency}, r.ID)
-		if err != nil {
-			return fmt.Errorf("registration: refund %s: %w", r.ID, err)
-		}
-		return s.DB.CompleteRefund(ctx, r.ID, "succeeded", id)
-	default:
-		// Manual payments are paid back by the organizer; the record is the refund.
-		return s.DB.CompleteRefund(ctx, r.ID, "succeeded", r.Provider)
+	provider, ok := s.providers[r.Provider]
+	if !ok {
+		return fmt.Errorf("registration: refund %s: %s payments are not configured", r.ID, r.Provider)
 	}
+	ref, err := provider.Refund(ctx, r)
+	if err != nil {
+		return fmt.Errorf("registration: refund %s: %w", r.ID, err)
+	}
+	return s.DB.CompleteRefund(ctx, r.ID, "succeeded", ref)
 }
 
 // StartSweeper records lapsed holds every interval until Close.

@@ -1,0 +1,55 @@
+package registration
+
+import (
+	"context"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/stripe"
+)
+
+// Provider is how an order is paid. Start runs after the order's hold has
+// committed (never inside a transaction); Refund sends money back and
+// returns the provider's reference. Both must be idempotent.
+type Provider interface {
+	Start(ctx context.Context, o *admit.Order) (admit.Payment, error)
+	Refund(ctx context.Context, r store.Refund) (ref string, err error)
+}
+
+// free is the provider of orders totalling 0: they are paid in the
+// transaction that creates them, and nothing is ever refunded.
+type free struct{}
+
+func (free) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
+func (free) Refund(context.Context, store.Refund) (string, error)          { return "free", nil }
+
+// manual is bank transfer or payment at the door: an organizer marks the
+// order paid, and pays refunds back the same way; the record is the refund.
+type manual struct{}
+
+func (manual) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
+func (manual) Refund(context.Context, store.Refund) (string, error)          { return "manual", nil }
+
+// card is Stripe: a PaymentIntent per order, confirmed by webhook.
+type card struct{ client *stripe.Client }
+
+func (c card) Start(ctx context.Context, o *admit.Order) (admit.Payment, error) {
+	ref, secret, err := c.client.StartPayment(ctx, o.ID, o.Total)
+	if err != nil {
+		return o.Payment, err
+	}
+	return admit.Payment{Provider: admit.ProviderStripe, Reference: ref, ClientSecret: secret}, nil
+}
+
+func (c card) Refund(ctx context.Context, r store.Refund) (string, error) {
+	return c.client.Refund(ctx, r.PaymentRef, admit.Money{Amount: r.Amount, Currency: r.Currency}, r.ID)
+}
+
+// providers returns the providers available with this configuration.
+func providers(sc *stripe.Client) map[string]Provider {
+	p := map[string]Provider{admit.ProviderFree: free{}, admit.ProviderManual: manual{}}
+	if sc != nil {
+		p[admit.ProviderStripe] = card{sc}
+	}
+	return p
+}
