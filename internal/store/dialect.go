@@ -72,17 +72,35 @@ func searchTerms(q string) []string {
 	return words
 }
 
+// manyMatches is the number of full-text matches past which SQLite is
+// better off walking the events in start order and probing the matches
+// than sorting every match.
+const manyMatches = 2000
+
 // searchCondition returns the SQL condition matching events whose text
-// contains every term (as a prefix) and its argument.
-func (e engine) searchCondition(terms []string, arg func(any) string) string {
+// contains every term (as a prefix), adding its argument with arg. SQLite's
+// planner knows nothing of how many rows a MATCH yields, so it is told:
+// for a common query the "+" keeps it from driving the query from the
+// matches, and it walks the start-time index instead.
+func (e engine) searchCondition(ctx context.Context, q queryer, terms []string, arg func(any) string) (string, error) {
 	if e == postgresEngine {
-		return "e.search_doc @@ to_tsquery('simple', " + arg(strings.Join(terms, ":* & ")+":*") + ")"
+		return "e.search_doc @@ to_tsquery('simple', " + arg(strings.Join(terms, ":* & ")+":*") + ")", nil
 	}
 	quoted := make([]string, len(terms))
 	for i, t := range terms {
 		quoted[i] = `"` + t + `"*`
 	}
-	return "e.seq IN (SELECT rowid FROM event_search WHERE event_search MATCH " + arg(strings.Join(quoted, " ")) + ")"
+	match := strings.Join(quoted, " ")
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM event_search WHERE event_search MATCH $1 LIMIT $2)`, match, manyMatches).Scan(&n)
+	if err != nil {
+		return "", fmt.Errorf("store: count matches: %w", err)
+	}
+	seq := "e.seq"
+	if n >= manyMatches {
+		seq = "+e.seq"
+	}
+	return seq + " IN (SELECT rowid FROM event_search WHERE event_search MATCH " + arg(match) + ")", nil
 }
 
 // indexEvent refreshes the full-text document of one event from its title,

@@ -61,7 +61,7 @@ func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Even
 	} else {
 		upcoming(&q, db.Now())
 	}
-	if err := db.eventConditions(&q, f); err != nil {
+	if err := db.eventConditions(ctx, src, &q, f); err != nil {
 		return nil, "", err
 	}
 	order, sortName := "e.starts_at, e.id", string(admit.SortStartsAt)
@@ -107,7 +107,7 @@ func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Even
 }
 
 // eventConditions adds f's filters to q.
-func (db *DB) eventConditions(q *query, f admit.EventFilter) error {
+func (db *DB) eventConditions(ctx context.Context, src queryer, q *query, f admit.EventFilter) error {
 	if f.OrganizationID != "" {
 		q.and("e.organization_id = " + q.arg(f.OrganizationID))
 	}
@@ -134,7 +134,11 @@ func (db *DB) eventConditions(q *query, f admit.EventFilter) error {
 		if len(terms) == 0 {
 			return admit.Invalid(admit.FieldError{Location: "query.q", Message: "must contain a letter or a digit"})
 		}
-		q.and(db.engine.searchCondition(terms, q.arg))
+		cond, err := db.engine.searchCondition(ctx, src, terms, q.arg)
+		if err != nil {
+			return err
+		}
+		q.and(cond)
 	}
 	var price []string
 	if f.Currency != "" {
