@@ -21,14 +21,14 @@ type Provider interface {
 type free struct{}
 
 func (free) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
-func (free) Refund(context.Context, store.Refund) (string, error)          { return "free", nil }
+func (free) Refund(context.Context, store.Refund) (string, error)           { return "free", nil }
 
 // manual is bank transfer or payment at the door: an organizer marks the
 // order paid, and pays refunds back the same way; the record is the refund.
 type manual struct{}
 
 func (manual) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
-func (manual) Refund(context.Context, store.Refund) (string, error)          { return "manual", nil }
+func (manual) Refund(context.Context, store.Refund) (string, error)           { return "manual", nil }
 
 // card is Stripe: a PaymentIntent per order, confirmed by webhook.
 type card struct{ client *stripe.Client }
