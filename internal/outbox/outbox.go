@@ -54,8 +54,12 @@ func (d *Dispatcher) Start() {
 		t := time.NewTicker(d.interval)
 		defer t.Stop()
 		for {
-			if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-				d.log.Error("outbox", "err", err)
+			// A full batch means more are waiting: go on without pausing.
+			for n := batch; n == batch && ctx.Err() == nil; {
+				var err error
+				if n, err = d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+					d.log.Error("outbox", "err", err)
+				}
 			}
 			select {
 			case <-ctx.Done():

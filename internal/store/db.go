@@ -187,7 +187,8 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+	// Microseconds are what is stored: answers built from now match reads.
+	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}, nil
 }
 
 // inTx runs fn in a write transaction and commits when it returns nil.

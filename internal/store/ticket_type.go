@@ -165,7 +165,7 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 	return &t, nil
 }
 
-// DeleteTicketType removes a ticket type nobody has bought.
+// DeleteTicketType removes a ticket type nobody has ordered.
 func (db *DB) DeleteTicketType(ctx context.Context, eventID, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		e, err := tx.managedEvent(ctx, eventID)
@@ -185,8 +185,12 @@ func (db *DB) DeleteTicketType(ctx context.Context, eventID, id string) error {
 				return admit.Errorf(admit.ECONFLICT, "a published event needs a ticket type: add another first, or cancel the event")
 			}
 		}
-		if t.Sold > 0 {
-			return admit.Errorf(admit.ECONFLICT, "tickets of this type are sold: set its quantity to what is sold instead")
+		var ordered int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_items WHERE ticket_type_id = $1`, t.ID).Scan(&ordered); err != nil {
+			return fmt.Errorf("store: delete ticket type: %w", err)
+		}
+		if ordered > 0 || t.Sold > 0 {
+			return admit.Errorf(admit.ECONFLICT, "this ticket type has orders: set its quantity to what is sold instead")
 		}
 		return deleteRow(ctx, tx, "ticket_types", id, "ticket type", "tickets of this type are sold")
 	})
