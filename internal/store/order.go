@@ -34,6 +34,9 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
+	if o, ok, err := db.holdFast(ctx, u, n); ok || err != nil {
+		return o, err
+	}
 	var o *admit.Order
 	err = db.inTx(ctx, func(tx *Tx) (err error) {
 		o, err = tx.placeOrder(ctx, u, n)

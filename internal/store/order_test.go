@@ -322,3 +322,40 @@ func TestCancellingAnEventRefundsEveryone(t *testing.T) {
 		}
 	})
 }
+
+// TestOneStatementHold checks that PostgreSQL takes the one-statement path
+// for a single paid ticket type, and leaves everything else to the general
+// path, which explains refusals.
+func TestOneStatementHold(t *testing.T) {
+	e := testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)}
+	s := newOnsale(t, e, 5, eur(1500), admit.ProviderManual)
+	u := admit.UserFromContext(s.attendees[0])
+	item := func(q int64) admit.NewOrder {
+		return admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: q}},
+			Attendees: []admit.Attendee{{Name: "Named", Email: "named@example.com"}}}
+	}
+	o, ok, err := s.db.holdFast(context.Background(), u, item(3))
+	if err != nil || !ok || o.Total.Amount != 4500 || o.Status != admit.OrderPending || !o.ExpiresAt.Equal(testNow.Add(10*time.Minute)) {
+		t.Fatalf("fast hold: %+v, %v, %v", o, ok, err)
+	}
+	got, err := s.db.FindOrder(s.attendees[0], o.ID)
+	if err != nil || got.Total != o.Total || got.Items[0] != o.Items[0] || !got.ExpiresAt.Equal(o.ExpiresAt) {
+		t.Fatalf("stored order %+v differs from the answer %+v (%v)", got, o, err)
+	}
+	for _, q := range []int64{3, 11, 0} { // sold out, over the maximum, nonsense
+		if _, ok, err := s.db.holdFast(context.Background(), u, item(q)); ok || err != nil {
+			t.Fatalf("fast hold of %d: ok %v, %v; want the general path", q, ok, err)
+		}
+	}
+	var outbox, holds int
+	s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE aggregate_id = $1 AND topic = 'order.pending'`, o.ID).Scan(&outbox)
+	s.db.primary.QueryRow(`SELECT COUNT(*) FROM holds`).Scan(&holds)
+	if _, held := s.counts(t); held != 3 || outbox != 1 || holds != 1 {
+		t.Fatalf("after one fast hold and three refusals: held %d, %d outbox rows, %d holds", held, outbox, holds)
+	}
+	// Paid, the named attendee gets a ticket.
+	paid, err := s.db.MarkPaid(s.org, o.ID)
+	if err != nil || len(paid.Tickets) != 3 || paid.Tickets[0].AttendeeName+paid.Tickets[1].AttendeeName+paid.Tickets[2].AttendeeName == "" {
+		t.Fatalf("paying a fast hold: %+v, %v", paid, err)
+	}
+}
