@@ -84,7 +84,13 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	done := 0
+	var done []int64
+	defer func() {
+		// Marked together: an onsale writes a message per order.
+		if err := d.db.DeliveredOutbox(context.WithoutCancel(ctx), done...); err != nil {
+			d.log.Error("outbox: mark delivered", "err", err) // delivered again later: handlers are idempotent
+		}
+	}()
 	for _, m := range msgs {
 		h := d.handlers[m.Topic]
 		if h == nil {
@@ -95,16 +101,13 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 			retry := d.db.Now().Add(backoff(m.Attempts))
 			d.log.Warn("outbox delivery failed", "seq", m.Seq, "topic", m.Topic, "attempt", m.Attempts, "dead", dead, "err", err)
 			if err := d.db.RetryOutbox(ctx, m.Seq, err.Error(), retry, dead); err != nil {
-				return done, fmt.Errorf("outbox: retry %d: %w", m.Seq, err)
+				return len(done), fmt.Errorf("outbox: retry %d: %w", m.Seq, err)
 			}
 			continue
 		}
-		if err := d.db.DeliveredOutbox(ctx, m.Seq); err != nil {
-			return done, fmt.Errorf("outbox: delivered %d: %w", m.Seq, err)
-		}
-		done++
+		done = append(done, m.Seq)
 	}
-	return done, nil
+	return len(done), nil
 }
 
 // backoff doubles from 2 s, capped at 10 minutes.

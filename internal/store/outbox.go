@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -43,9 +44,18 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 	return msgs, err
 }
 
-// DeliveredOutbox marks a message handled.
-func (db *DB) DeliveredOutbox(ctx context.Context, seq int64) error {
-	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET delivered_at = $2, last_error = '' WHERE seq = $1`, seq, ts(db.Now()))
+// DeliveredOutbox marks messages handled, in one statement.
+func (db *DB) DeliveredOutbox(ctx context.Context, seqs ...int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	var q query
+	at := q.arg(ts(db.Now()))
+	ph := make([]string, len(seqs))
+	for i, s := range seqs {
+		ph[i] = q.arg(s)
+	}
+	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET delivered_at = `+at+`, last_error = '' WHERE seq IN (`+strings.Join(ph, ", ")+`)`, q.args...)
 	return err
 }
 
