@@ -34,40 +34,48 @@ func (rt *Router) cacheable(r *http.Request, pattern string) bool {
 func (rt *Router) servePublic(w http.ResponseWriter, r *http.Request, pattern string) {
 	key := r.URL.Path + "?" + r.URL.RawQuery
 	now := time.Now()
-	if e, ok := rt.public.cache.Get(key, now); ok {
-		r.Pattern = pattern
-		h := w.Header()
-		h.Set("Cache-Control", e.CacheControl)
-		h.Set("Etag", e.ETag)
-		if ETagMatches(r.Header.Get("If-None-Match"), e.ETag) {
-			w.WriteHeader(http.StatusNotModified)
+	e, ok := rt.public.cache.Get(key, now)
+	if !ok {
+		// Render the full answer even for a revalidation, so that clients
+		// holding a tag refill the cache rather than bypass it.
+		inm := r.Header.Get("If-None-Match")
+		r.Header.Del("If-None-Match")
+		rec := &bodyRecorder{header: http.Header{}}
+		rt.mux.ServeHTTP(rec, r)
+		r.Header.Set("If-None-Match", inm)
+		if rec.status != http.StatusOK || !strings.HasPrefix(rec.header.Get("Cache-Control"), "public, max-age=") {
+			rec.copyTo(w)
 			return
 		}
-		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", strconv.Itoa(len(e.Body))) // one write, no chunking
-		w.Write(e.Body)
+		e = cache.Entry{Body: rec.body, ETag: rec.header.Get("Etag"), CacheControl: rec.header.Get("Cache-Control")}
+		rt.public.cache.Put(key, e, now)
+	}
+	r.Pattern = pattern
+	h := w.Header()
+	h.Set("Cache-Control", e.CacheControl)
+	h.Set("Etag", e.ETag)
+	if ETagMatches(r.Header.Get("If-None-Match"), e.ETag) {
+		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	rec := &bodyRecorder{ResponseWriter: w}
-	rt.mux.ServeHTTP(rec, r)
-	h := w.Header()
-	if rec.status == http.StatusOK && strings.HasPrefix(h.Get("Cache-Control"), "public, max-age=") {
-		rt.public.cache.Put(key, cache.Entry{Body: rec.body, ETag: h.Get("Etag"), CacheControl: h.Get("Cache-Control")}, now)
-	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(e.Body))) // one write, no chunking
+	w.Write(e.Body)
 }
 
-// bodyRecorder passes a response through and keeps a copy of its body.
+// bodyRecorder keeps a whole response.
 type bodyRecorder struct {
-	http.ResponseWriter
+	header http.Header
 	status int
 	body   []byte
 }
+
+func (b *bodyRecorder) Header() http.Header { return b.header }
 
 func (b *bodyRecorder) WriteHeader(s int) {
 	if b.status == 0 {
 		b.status = s
 	}
-	b.ResponseWriter.WriteHeader(s)
 }
 
 func (b *bodyRecorder) Write(p []byte) (int, error) {
@@ -75,7 +83,19 @@ func (b *bodyRecorder) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	b.body = append(b.body, p...)
-	return b.ResponseWriter.Write(p)
+	return len(p), nil
+}
+
+// copyTo sends the recorded response.
+func (b *bodyRecorder) copyTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	w.Write(b.body)
 }
 
 // ETagMatches implements If-None-Match's weak comparison over a list of tags.
