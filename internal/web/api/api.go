@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"time"
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/cache"
@@ -25,7 +24,6 @@ type Deps struct {
 	Webhooks Webhooks
 	Cache    *cache.Cache
 	Logger   *slog.Logger
-	Now      func() time.Time
 }
 
 // handler carries the dependencies of every operation.
@@ -36,9 +34,6 @@ type handler struct {
 
 // Register adds every /api/v1 operation to api.
 func Register(api huma.API, d Deps) {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	h := &handler{Deps: d, api: api}
 	api.OpenAPI().Components.Schemas.Map()["Problem"] = api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[web.Problem](), false, "")
 	h.registerAccounts()
