@@ -106,6 +106,15 @@ func (n *NewOrder) TicketCount() int64 {
 	return c
 }
 
+// TicketTypeIDs lists the ticket types of the order's items.
+func (n *NewOrder) TicketTypeIDs() []string {
+	ids := make([]string, len(n.Items))
+	for i, it := range n.Items {
+		ids[i] = it.TicketTypeID
+	}
+	return ids
+}
+
 // Validate checks the shape of an order; availability and sale rules are
 // checked in the transaction that holds the seats.
 func (n *NewOrder) Validate() error {

@@ -34,6 +34,12 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
+	// Queue behind this process's other orders of the same ticket types.
+	release, err := db.hot.enter(ctx, n.TicketTypeIDs()...)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if o, ok, err := db.holdFast(ctx, u, n); ok || err != nil {
 		return o, err
 	}
