@@ -31,6 +31,7 @@ type Service struct {
 	dummy    string // a hash checked for unknown emails, so they cost as much as wrong passwords
 	byEmail  *failureLimiter
 	byIP     *failureLimiter
+	tokens   *tokenCache
 }
 
 // New returns the account service; tokens live for tokenTTL.
@@ -40,6 +41,7 @@ func New(db *store.DB, tokenTTL time.Duration, params Params) *Service {
 		dummy:   HashPassword("not a password of anyone", params),
 		byEmail: newFailureLimiter(maxFailuresPerEmail, failureWindow),
 		byIP:    newFailureLimiter(maxFailuresPerIP, failureWindow),
+		tokens:  newTokenCache(),
 	}
 }
 
@@ -91,12 +93,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*admit.User, 
 	if len(token) < 10 || len(token) > 200 {
 		return nil, admit.Errorf(admit.EUNAUTHORIZED, "the token is invalid or expired")
 	}
-	return s.db.UserByToken(ctx, hashToken(token))
+	hash := hashToken(token)
+	if u, ok := s.tokens.get(hash, s.db.Now()); ok {
+		return u, nil
+	}
+	u, err := s.db.UserByToken(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	s.tokens.put(hash, u, s.db.Now())
+	return u, nil
 }
 
 // RevokeToken deletes a token.
 func (s *Service) RevokeToken(ctx context.Context, token string) error {
-	return s.db.DeleteToken(ctx, hashToken(token))
+	hash := hashToken(token)
+	defer s.tokens.forget(hash) // after the delete: a lookup racing it cannot cache the token again
+	return s.db.DeleteToken(ctx, hash)
 }
 
 // hashToken is what is stored: a leaked table gives no usable tokens. Tokens

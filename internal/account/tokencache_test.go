@@ -1,0 +1,86 @@
+package account
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// TestTokenLookupsAreCachedBriefly: a token is looked up in the database at
+// most once per tokenCacheTTL; revoking it through the service takes effect
+// at once, revoking it behind the service's back (as another process does)
+// within tokenCacheTTL.
+func TestTokenLookupsAreCachedBriefly(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, store.Config{URL: e.URL, DataDir: e.DataDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2031, 3, 3, 9, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return now }
+		s := New(db, time.Hour, cheap)
+		if _, err := s.CreateUser(ctx, admit.NewUser{Email: "fan@example.com", Password: "a long enough password", Name: "Fan"}); err != nil {
+			t.Fatal(err)
+		}
+		issue := func() string {
+			tok, err := s.IssueToken(ctx, "fan@example.com", "a long enough password", "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok.Token
+		}
+		authenticated := func(tok string) bool {
+			u, err := s.Authenticate(ctx, tok)
+			if err != nil && admit.ErrorCode(err) != admit.EUNAUTHORIZED {
+				t.Fatal(err)
+			}
+			return err == nil && u.Email == "fan@example.com"
+		}
+
+		// Revoked behind the cache's back: still honoured until the TTL ends.
+		tok := issue()
+		if !authenticated(tok) {
+			t.Fatal("a fresh token is refused")
+		}
+		if err := db.DeleteToken(ctx, hashToken(tok)); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(tokenCacheTTL - time.Millisecond)
+		if !authenticated(tok) {
+			t.Fatal("the token was looked up again within the cache TTL")
+		}
+		now = now.Add(time.Millisecond)
+		if authenticated(tok) {
+			t.Fatalf("a token revoked elsewhere still works %s after it was cached", tokenCacheTTL)
+		}
+
+		// Revoked through this service: refused at once.
+		tok = issue()
+		if !authenticated(tok) {
+			t.Fatal("a fresh token is refused")
+		}
+		if err := s.RevokeToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if authenticated(tok) {
+			t.Fatal("a token revoked through this process still works")
+		}
+
+		// Callers cannot change the cached user.
+		tok = issue()
+		u, _ := s.Authenticate(ctx, tok)
+		u.Role = admit.RoleAdmin
+		if again, _ := s.Authenticate(ctx, tok); again.Role != admit.RoleAttendee {
+			t.Fatalf("changing an answer changed the cache: role %s", again.Role)
+		}
+	})
+}
