@@ -291,7 +291,7 @@ func (m *Main) Run(ctx context.Context) error {
 	lists := cache.New(m.Config.CacheTTL)
 	m.Server.Router().Idempotent(api.IdempotentPatterns...)
 	m.Server.Router().Cached(lists, api.CachedPatterns...)
-	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.DB, Orders: m.Orders, Webhooks: m.Orders,
+	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.Orders, Orders: m.Orders, Webhooks: m.Orders,
 		Cache: lists, Logger: m.log})
 
 	// Serve at once so that /healthz answers and /readyz says 503 during start-up.

@@ -71,6 +71,29 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 	})
 }
 
+// TestStripeNotConfigured: on a server without Stripe, an organizer cannot
+// switch an event to stripe (its orders could never be paid), and nothing
+// changes; others still get their usual answers.
+func TestStripeNotConfigured(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := startServer(t, e)
+		c := buildCatalogue(t, s)
+		stripe := map[string]any{"payment_provider": "stripe"}
+		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, stripe).wantProblem(t, 422, "body.payment_provider")
+		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.attendee, stripe).wantProblem(t, 403, "")
+		start := time.Now().AddDate(0, 2, 0).Truncate(time.Hour)
+		s.call("POST", "/api/v1/events", c.organizer, map[string]any{"title": "Card only", "city_id": c.city.ID, "location_id": c.venue.ID,
+			"starts_at": start, "ends_at": start.Add(time.Hour), "payment_provider": "stripe"}).wantProblem(t, 422, "body.payment_provider")
+
+		var ev admit.Event
+		s.call("GET", "/api/v1/events/"+c.event.ID, "", nil).want(t, 200).decode(t, &ev)
+		if ev.PaymentProvider != admit.ProviderManual {
+			t.Fatalf("payment_provider %q after refused changes, want manual", ev.PaymentProvider)
+		}
+		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "manual"}).want(t, 200)
+	})
+}
+
 // TestStripeDownReleasesTheHold: when Stripe cannot be reached, the order
 // is refused with 503 and its seats are back at once.
 func TestStripeDownReleasesTheHold(t *testing.T) {
