@@ -35,7 +35,8 @@ type DB struct {
 	reader   *sql.DB // SQLite: a pool of read connections; PostgreSQL: primary
 	replicas []*sql.DB
 	next     atomic.Uint64
-	hot      *rowGate // onsale admission: writers per ticket type row
+	hot      *rowGate     // onsale admission: writers per ticket type row
+	onsale   *onsaleQueue // PostgreSQL: batches of orders per ticket type
 
 	// Now is the clock, fixed once per transaction. Tests replace it.
 	Now func() time.Time
@@ -58,7 +59,8 @@ func (db *DB) trace(query string, args []any) {
 
 // Open connects to the configured database. Call Migrate before use.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	db := &DB{Now: time.Now, HoldTTL: admit.DefaultHoldMinutes * time.Minute, hot: newRowGate(hotRowWriters)}
+	db := &DB{Now: time.Now, HoldTTL: admit.DefaultHoldMinutes * time.Minute, hot: newRowGate(hotRowWriters),
+		onsale: newOnsaleQueue()}
 	var err error
 	if cfg.URL == "" || strings.HasPrefix(cfg.URL, "sqlite:") || strings.HasPrefix(cfg.URL, "file:") {
 		err = db.openSQLite(cfg)

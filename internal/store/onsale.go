@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,70 +10,134 @@ import (
 )
 
 // holdInOneStatement is PostgreSQL's fast path for the shape of a hot
-// onsale: one paid ticket type per order. The whole hold — sweeping expired
-// holds, the conditional seat UPDATE with every sale rule in its WHERE, the
-// order, its item, its hold and its outbox row — is one statement in its own
-// transaction: one round trip, and the hot row stays locked only while the
-// server finishes the statement and commits, never across the network.
+// onsale: orders of one paid ticket type. It holds the seats of a batch of
+// such orders (often one) in one statement in its own transaction: sweeping
+// expired holds, one conditional seat UPDATE for the batch's total with
+// every sale rule in its WHERE, and each order's row, item, hold and outbox
+// row. One round trip and one commit for the batch; the hot row stays
+// locked only while the server finishes the statement and commits, never
+// across the network.
 //
 // Nothing is written unless the seat UPDATE matched: the inserts select
-// from its RETURNING. When it did not match (sold out, outside the sale
-// window, a bad quantity…), ok is false and the caller takes the general
-// path, which says precisely why.
+// from its RETURNING. When it did not match (not enough seats for the whole
+// batch, outside the sale window…), no row comes back and the orders take
+// the one-at-a-time path, which says precisely why each one failed. An
+// order whose quantity is outside the ticket type's limits is left out of
+// the batch (and takes that path) rather than failing the others; the
+// UPDATE checks the limits again on the row it locks.
+//
+// $1 ticket type, $2 now, $3 event; per order (arrays of equal length):
+// $4 id, $5 user, $6 quantity, $7 attendees, $8 outbox payload.
 const holdInOneStatement = `
-WITH swept AS (
+WITH given AS (
+	SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS i (order_id, user_id, quantity, attendees, payload)
+), input AS (
+	SELECT given.* FROM given, ticket_types t WHERE t.id = $1 AND given.quantity BETWEEN t.min_per_order AND t.max_per_order
+), want AS (
+	SELECT SUM(quantity) AS seats, MIN(quantity) AS lo, MAX(quantity) AS hi FROM input
+), swept AS (
 	DELETE FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 RETURNING quantity
 ), freed AS (
 	SELECT COALESCE(SUM(quantity), 0) AS n FROM swept
 ), seat AS (
-	UPDATE ticket_types t SET held = t.held - freed.n + $3
-	FROM freed, events e
-	WHERE t.id = $1 AND e.id = t.event_id AND e.id = $4 AND e.status = 'published'
-	  AND t.sold + t.held - freed.n + $3 <= t.quantity
+	UPDATE ticket_types t SET held = t.held - freed.n + want.seats
+	FROM freed, want, events e
+	WHERE t.id = $1 AND e.id = t.event_id AND e.id = $3 AND e.status = 'published'
+	  AND t.sold + t.held - freed.n + want.seats <= t.quantity
 	  AND t.sale_starts_at <= $2 AND $2 < t.sale_ends_at
-	  AND $3 BETWEEN t.min_per_order AND t.max_per_order AND t.price_amount > 0
+	  AND want.lo >= t.min_per_order AND want.hi <= t.max_per_order AND t.price_amount > 0
 	RETURNING t.price_amount, t.currency, e.payment_provider, $2 + e.hold_minutes * 60000000 AS expires_at
 ), o AS (
 	INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at)
-	SELECT $5, $6, $4, 'pending', seat.expires_at, seat.price_amount * $3, seat.currency, seat.payment_provider, $7, $2, $2 FROM seat
-	RETURNING expires_at, total_amount, currency, provider
+	SELECT input.order_id, input.user_id, $3, 'pending', seat.expires_at, seat.price_amount * input.quantity, seat.currency,
+	       seat.payment_provider, input.attendees, $2, $2
+	FROM seat, input
+	RETURNING id, expires_at, total_amount, currency, provider
 ), i AS (
-	INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount) SELECT $5, $1, $3, price_amount FROM seat
+	INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount)
+	SELECT input.order_id, $1, input.quantity, seat.price_amount FROM seat, input
 ), h AS (
-	INSERT INTO holds (order_id, ticket_type_id, quantity, expires_at) SELECT $5, $1, $3, expires_at FROM seat
+	INSERT INTO holds (order_id, ticket_type_id, quantity, expires_at)
+	SELECT input.order_id, $1, input.quantity, seat.expires_at FROM seat, input
 ), x AS (
-	INSERT INTO outbox (topic, aggregate_id, payload, created_at, available_at) SELECT 'order.pending', $5, $8, $2, $2 FROM seat
+	INSERT INTO outbox (topic, aggregate_id, payload, created_at, available_at)
+	SELECT 'order.pending', input.order_id, input.payload, $2, $2 FROM seat, input
 )
-SELECT expires_at, total_amount, currency, provider FROM o`
+SELECT id, expires_at, total_amount, currency, provider FROM o`
 
-// holdFast tries the one-statement hold; ok is false when the order is not
-// of its shape or did not get its seats.
-func (db *DB) holdFast(ctx context.Context, u *admit.User, n admit.NewOrder) (o *admit.Order, ok bool, err error) {
-	if db.engine != postgresEngine || len(n.Items) != 1 {
-		return nil, false, nil
-	}
-	it := n.Items[0]
+// fastHold is one order waiting to take the fast path.
+type fastHold struct {
+	user *admit.User
+	new  admit.NewOrder
+
+	// Set when its batch has run; done is closed then.
+	order *admit.Order // nil: the batch did not get its seats
+	err   error
+	done  chan struct{}
+}
+
+// fastPathFits reports whether an order has the fast path's shape.
+func (db *DB) fastPathFits(n admit.NewOrder) bool {
+	return db.engine == postgresEngine && len(n.Items) == 1
+}
+
+// holdFast holds the seats of holds, all of one ticket type and event, in
+// one statement, and sets each one's order (or err) before closing done.
+func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
+	defer func() {
+		for _, h := range holds {
+			close(h.done)
+		}
+	}()
+	first := holds[0].new
 	now := db.Now().UTC().Truncate(time.Microsecond) // as stored
-	o = &admit.Order{ID: newID("ord"), UserID: u.ID, EventID: n.EventID, Status: admit.OrderPending, CreatedAt: now, UpdatedAt: now,
-		Tickets: []admit.Ticket{}}
-	attendees := "[]"
-	if len(n.Attendees) > 0 {
-		raw, _ := json.Marshal(n.Attendees)
-		attendees = string(raw)
+	ids, users, quantities, attendees, payloads := make([]string, len(holds)), make([]string, len(holds)),
+		make([]int64, len(holds)), make([]string, len(holds)), make([]string, len(holds))
+	byID := make(map[string]*fastHold, len(holds))
+	for i, h := range holds {
+		ids[i], users[i], quantities[i] = newID("ord"), h.user.ID, h.new.Items[0].Quantity
+		attendees[i] = "[]"
+		if len(h.new.Attendees) > 0 {
+			raw, _ := json.Marshal(h.new.Attendees)
+			attendees[i] = string(raw)
+		}
+		raw, _ := json.Marshal(map[string]any{"order_id": ids[i], "event_id": h.new.EventID, "user_id": h.user.ID})
+		payloads[i] = string(raw)
+		byID[ids[i]] = h
 	}
-	payload, _ := json.Marshal(map[string]any{"order_id": o.ID, "event_id": o.EventID, "user_id": u.ID})
-	var expires int64
-	err = db.primary.QueryRowContext(ctx, holdInOneStatement, it.TicketTypeID, ts(now), it.Quantity, n.EventID, o.ID, u.ID,
-		attendees, string(payload)).Scan(&expires, &o.Total.Amount, &o.Total.Currency, &o.Payment.Provider)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
+	rows, err := db.primary.QueryContext(ctx, holdInOneStatement, first.Items[0].TicketTypeID, ts(now), first.EventID,
+		ids, users, quantities, attendees, payloads)
 	if err != nil {
-		return nil, false, fmt.Errorf("store: hold: %w", translate(err))
+		setErr(holds, fmt.Errorf("store: hold: %w", translate(err)))
+		return
 	}
-	o.ExpiresAt = fromTS(expires, now.Location())
-	o.Refunded = admit.Money{Currency: o.Total.Currency}
-	o.Items = []admit.OrderItem{{TicketTypeID: it.TicketTypeID, Quantity: it.Quantity,
-		UnitPrice: admit.Money{Amount: o.Total.Amount / it.Quantity, Currency: o.Total.Currency}}}
-	return o, true, nil
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var expires int64
+		o := &admit.Order{Status: admit.OrderPending, CreatedAt: now, UpdatedAt: now, Tickets: []admit.Ticket{}}
+		if err := rows.Scan(&id, &expires, &o.Total.Amount, &o.Total.Currency, &o.Payment.Provider); err != nil {
+			setErr(holds, fmt.Errorf("store: hold: %w", err))
+			return
+		}
+		h := byID[id]
+		it := h.new.Items[0]
+		o.ID, o.UserID, o.EventID = id, h.user.ID, h.new.EventID
+		o.ExpiresAt = fromTS(expires, now.Location())
+		o.Refunded = admit.Money{Currency: o.Total.Currency}
+		o.Items = []admit.OrderItem{{TicketTypeID: it.TicketTypeID, Quantity: it.Quantity,
+			UnitPrice: admit.Money{Amount: o.Total.Amount / it.Quantity, Currency: o.Total.Currency}}}
+		h.order = o
+	}
+	if err := rows.Err(); err != nil {
+		setErr(holds, fmt.Errorf("store: hold: %w", translate(err)))
+	}
+}
+
+// setErr fails every hold of a batch: the statement's transaction rolled
+// back, so none of them holds anything.
+func setErr(holds []*fastHold, err error) {
+	for _, h := range holds {
+		h.order, h.err = nil, err
+	}
 }

@@ -34,15 +34,17 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
+	if db.fastPathFits(n) {
+		if o, err := db.holdQueued(ctx, u, n); o != nil || err != nil {
+			return o, err
+		}
+	}
 	// Queue behind this process's other orders of the same ticket types.
 	release, err := db.hot.enter(ctx, n.TicketTypeIDs()...)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if o, ok, err := db.holdFast(ctx, u, n); ok || err != nil {
-		return o, err
-	}
 	var o *admit.Order
 	err = db.inTx(ctx, func(tx *Tx) (err error) {
 		o, err = tx.placeOrder(ctx, u, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -323,6 +324,21 @@ func TestCancellingAnEventRefundsEveryone(t *testing.T) {
 	})
 }
 
+// fast runs orders through the one-statement hold as one batch.
+func (s *onsale) fast(u *admit.User, orders ...admit.NewOrder) []*fastHold {
+	holds := make([]*fastHold, len(orders))
+	for i, n := range orders {
+		holds[i] = &fastHold{user: u, new: n, done: make(chan struct{})}
+	}
+	s.db.holdFast(context.Background(), holds)
+	return holds
+}
+
+func (s *onsale) item(q int64) admit.NewOrder {
+	return admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: q}},
+		Attendees: []admit.Attendee{{Name: "Named", Email: "named@example.com"}}}
+}
+
 // TestOneStatementHold checks that PostgreSQL takes the one-statement path
 // for a single paid ticket type, and leaves everything else to the general
 // path, which explains refusals.
@@ -330,21 +346,18 @@ func TestOneStatementHold(t *testing.T) {
 	e := testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)}
 	s := newOnsale(t, e, 5, eur(1500), admit.ProviderManual)
 	u := admit.UserFromContext(s.attendees[0])
-	item := func(q int64) admit.NewOrder {
-		return admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: q}},
-			Attendees: []admit.Attendee{{Name: "Named", Email: "named@example.com"}}}
-	}
-	o, ok, err := s.db.holdFast(context.Background(), u, item(3))
-	if err != nil || !ok || o.Total.Amount != 4500 || o.Status != admit.OrderPending || !o.ExpiresAt.Equal(testNow.Add(10*time.Minute)) {
-		t.Fatalf("fast hold: %+v, %v, %v", o, ok, err)
+	h := s.fast(u, s.item(3))[0]
+	o := h.order
+	if h.err != nil || o == nil || o.Total.Amount != 4500 || o.Status != admit.OrderPending || !o.ExpiresAt.Equal(testNow.Add(10*time.Minute)) {
+		t.Fatalf("fast hold: %+v, %v", o, h.err)
 	}
 	got, err := s.db.FindOrder(s.attendees[0], o.ID)
 	if err != nil || got.Total != o.Total || got.Items[0] != o.Items[0] || !got.ExpiresAt.Equal(o.ExpiresAt) {
 		t.Fatalf("stored order %+v differs from the answer %+v (%v)", got, o, err)
 	}
 	for _, q := range []int64{3, 11, 0} { // sold out, over the maximum, nonsense
-		if _, ok, err := s.db.holdFast(context.Background(), u, item(q)); ok || err != nil {
-			t.Fatalf("fast hold of %d: ok %v, %v; want the general path", q, ok, err)
+		if h := s.fast(u, s.item(q))[0]; h.order != nil || h.err != nil {
+			t.Fatalf("fast hold of %d: %+v, %v; want the general path", q, h.order, h.err)
 		}
 	}
 	var outbox, holds int
@@ -358,4 +371,130 @@ func TestOneStatementHold(t *testing.T) {
 	if err != nil || len(paid.Tickets) != 3 || paid.Tickets[0].AttendeeName+paid.Tickets[1].AttendeeName+paid.Tickets[2].AttendeeName == "" {
 		t.Fatalf("paying a fast hold: %+v, %v", paid, err)
 	}
+}
+
+// TestBatchedHolds: one statement holds a batch of orders together, leaves
+// out an order outside the limits, and holds nothing when the batch does
+// not fit.
+func TestBatchedHolds(t *testing.T) {
+	e := testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)}
+	s := newOnsale(t, e, 10, eur(1500), admit.ProviderManual)
+	u := admit.UserFromContext(s.attendees[0])
+	holds := s.fast(u, s.item(2), s.item(3), s.item(11), s.item(1))
+	for i, want := range []int64{2, 3, 0, 1} {
+		h := holds[i]
+		if h.err != nil || (want == 0) != (h.order == nil) {
+			t.Fatalf("order %d of the batch: %+v, %v", i, h.order, h.err)
+		}
+		if want == 0 {
+			continue
+		}
+		if h.order.Total.Amount != 1500*want || h.order.Items[0].Quantity != want {
+			t.Fatalf("order %d of the batch: %+v", i, h.order)
+		}
+		stored, err := s.db.FindOrder(s.attendees[0], h.order.ID)
+		if err != nil || stored.Total != h.order.Total || stored.Status != admit.OrderPending {
+			t.Fatalf("order %d as stored: %+v, %v", i, stored, err)
+		}
+	}
+	if _, held := s.counts(t); held != 6 {
+		t.Fatalf("held %d after a batch of 2 + 3 + 1 seats, want 6", held)
+	}
+	var outbox int
+	s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = 'order.pending'`).Scan(&outbox)
+	if outbox != 3 {
+		t.Fatalf("%d outbox rows after a batch of 3 orders", outbox)
+	}
+	// 4 seats left: a batch of 3 + 2 does not fit and holds nothing.
+	for i, h := range s.fast(u, s.item(3), s.item(2)) {
+		if h.order != nil || h.err != nil {
+			t.Fatalf("order %d of a batch that does not fit: %+v, %v", i, h.order, h.err)
+		}
+	}
+	if _, held := s.counts(t); held != 6 {
+		t.Fatalf("held %d after a batch that did not fit, want 6", held)
+	}
+}
+
+// TestQueuedHoldsWithBuyersLeaving: while the ticket type's row is locked,
+// orders queue for it; buyers who hang up while waiting in line leave it
+// and hold nothing, the others' orders are all held once the row is free,
+// and the queue forgets the ticket type afterwards.
+func TestQueuedHoldsWithBuyersLeaving(t *testing.T) {
+	e := testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)}
+	s := newOnsale(t, e, 1000, eur(1500), admit.ProviderManual)
+	lock, err := s.db.primary.Begin()
+	must(t, "begin", err)
+	_, err = lock.Exec(`SELECT 1 FROM ticket_types WHERE id = $1 FOR UPDATE`, s.tt)
+	must(t, "lock the row", err)
+
+	const buyers = 100 // more than the two batches stuck on the lock can take
+	leave, hangUp := context.WithCancel(context.Background())
+	orders := make([]*admit.Order, buyers)
+	errs := make([]error, buyers)
+	var wg sync.WaitGroup
+	for i := range buyers {
+		ctx := s.attendees[i%len(s.attendees)]
+		if i%2 == 1 {
+			ctx = contextWithCancelOf(ctx, leave)
+		}
+		wg.Go(func() { orders[i], errs[i] = s.order(ctx, int64(1+i%3)) })
+	}
+	// Everyone is in line or in a batch stuck on the lock; then half hang up.
+	for s.db.onsale.queued() < buyers-hotRowWriters*maxBatch {
+		runtime.Gosched()
+	}
+	hangUp()
+	must(t, "unlock the row", lock.Commit())
+	wg.Wait()
+
+	var seats int64
+	left := 0
+	for i := range buyers {
+		switch {
+		case errs[i] == nil && orders[i] != nil:
+			seats += orders[i].Items[0].Quantity
+		case errors.Is(errs[i], context.Canceled) && i%2 == 1:
+			left++
+		default:
+			t.Fatalf("buyer %d: %+v, %v", i, orders[i], errs[i])
+		}
+	}
+	if _, held := s.counts(t); held != seats {
+		t.Fatalf("held %d seats, but the answered orders have %d", held, seats)
+	}
+	if left == 0 {
+		t.Fatal("no buyer left the line: the test did not exercise leaving")
+	}
+	// The last batch's runner forgets the line just after answering.
+	for i := 0; s.db.onsale.lineCount() != 0; i++ {
+		if i == 1_000_000 {
+			t.Fatalf("the queue still has %d lines", s.db.onsale.lineCount())
+		}
+		runtime.Gosched()
+	}
+}
+
+// contextWithCancelOf is ctx, cancelled too when other is.
+func contextWithCancelOf(ctx, other context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	context.AfterFunc(other, cancel)
+	return ctx
+}
+
+// queued is how many orders wait in the queue's lines.
+func (q *onsaleQueue) queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, l := range q.lines {
+		n += len(l.waiting)
+	}
+	return n
+}
+
+func (q *onsaleQueue) lineCount() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.lines)
 }

@@ -120,13 +120,3 @@ func (g *rowGate) forget(id string, r *gateRow) {
 		delete(g.rows, id)
 	}
 }
-
-// queued is how many callers wait for a slot on the row (for tests).
-func (g *rowGate) queued(id string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if r := g.rows[id]; r != nil {
-		return len(r.waiters)
-	}
-	return 0
-}

@@ -109,3 +109,13 @@ func TestRowGateCancelledWaiterLeavesTheQueue(t *testing.T) {
 		t.Errorf("the gate still tracks %d rows after everyone left", len(g.rows))
 	}
 }
+
+// queued is how many callers wait for a slot on the row.
+func (g *rowGate) queued(id string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r := g.rows[id]; r != nil {
+		return len(r.waiters)
+	}
+	return 0
+}
