@@ -6,12 +6,13 @@ import (
 	"sync"
 )
 
-// hotRowWriters is how many orders of one ticket type a process lets into
-// the database at once. Two keep the row busy: while one order holds the
-// row lock, the next is already waiting on it, so the lock passes without
-// a round trip to admit in between. More only add waiters: measured with
-// bench/onsale on 2 cores, one writer gave 57% of the raw limit, two 70%,
-// four 66%, sixty-four (no gate) 59%.
+// hotRowWriters is how many statements writing one ticket type's row a
+// process lets into the database at once (one order each through rowGate,
+// a batch each through onsaleQueue). Two keep the row busy: while one
+// holds the row lock, the next is already waiting on it, so the lock passes
+// without a round trip to admit in between. More only add waiters: measured
+// with bench/onsale on 2 cores, one order per statement, one writer gave
+// 57% of the raw limit, two 70%, four 66%, sixty-four (no gate) 59%.
 const hotRowWriters = 2
 
 // rowGate is the in-process onsale admission gate (ARCHITECTURE.md §1): it
