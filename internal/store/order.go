@@ -338,24 +338,57 @@ func findOrder(ctx context.Context, q queryer, id, lock string) (*admit.Order, s
 	if err != nil {
 		return nil, "", fmt.Errorf("store: find order: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT ticket_type_id, quantity, unit_amount FROM order_items WHERE order_id = $1 ORDER BY ticket_type_id`, id)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: order items: %w", err)
-	}
-	if o.Items, err = scanAll(rows, func(s scanner) (it admit.OrderItem, err error) {
-		it.UnitPrice.Currency = o.Total.Currency
-		return it, s.Scan(&it.TicketTypeID, &it.Quantity, &it.UnitPrice.Amount)
-	}); err != nil {
-		return nil, "", err
-	}
-	rows, err = q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.order_id = $1 ORDER BY t.id`, id)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: order tickets: %w", err)
-	}
-	if o.Tickets, err = scanAll(rows, scanTicket); err != nil {
+	if err := attachParts(ctx, q, []*admit.Order{o}); err != nil {
 		return nil, "", err
 	}
 	return o, orgID, nil
+}
+
+// attachParts loads the items and tickets of orders, two queries for all.
+func attachParts(ctx context.Context, q queryer, orders []*admit.Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	byID := make(map[string]*admit.Order, len(orders))
+	var in query
+	ph := make([]string, len(orders))
+	for i, o := range orders {
+		byID[o.ID] = o
+		ph[i] = in.arg(o.ID)
+	}
+	ids := "(" + strings.Join(ph, ", ") + ")"
+	rows, err := q.QueryContext(ctx, `SELECT order_id, ticket_type_id, quantity, unit_amount FROM order_items WHERE order_id IN `+ids+
+		` ORDER BY order_id, ticket_type_id`, in.args...)
+	if err != nil {
+		return fmt.Errorf("store: order items: %w", err)
+	}
+	_, err = scanAll(rows, func(s scanner) (struct{}, error) {
+		var orderID string
+		var it admit.OrderItem
+		if err := s.Scan(&orderID, &it.TicketTypeID, &it.Quantity, &it.UnitPrice.Amount); err != nil {
+			return struct{}{}, err
+		}
+		o := byID[orderID]
+		it.UnitPrice.Currency = o.Total.Currency
+		o.Items = append(o.Items, it)
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.order_id IN `+ids+` ORDER BY t.order_id, t.id`, in.args...)
+	if err != nil {
+		return fmt.Errorf("store: order tickets: %w", err)
+	}
+	_, err = scanAll(rows, func(s scanner) (struct{}, error) {
+		t, err := scanTicket(s)
+		if err == nil {
+			o := byID[t.OrderID]
+			o.Tickets = append(o.Tickets, t)
+		}
+		return struct{}{}, err
+	})
+	return err
 }
 
 const ticketColumns = `t.id, t.order_id, t.event_id, t.ticket_type_id, t.attendee_name, t.attendee_email, t.status, t.checked_in_at`

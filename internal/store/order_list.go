@@ -22,22 +22,26 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 		q.and("(o.created_at, o.id) < (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
 	}
 	limit := pageLimit(page)
-	rows, err := db.primary.QueryContext(ctx, `SELECT o.id FROM orders o`+q.whereSQL()+
+	rows, err := db.primary.QueryContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN events e ON e.id = o.event_id`+q.whereSQL()+
 		` ORDER BY o.created_at DESC, o.id DESC LIMIT `+strconv.Itoa(limit+1), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: my orders: %w", err)
 	}
-	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	found, err := scanAll(rows, func(s scanner) (*admit.Order, error) {
+		o, _, err := scanOrder(s)
+		return o, err
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	orders := make([]admit.Order, 0, len(ids))
-	for _, id := range ids {
-		o, err := db.FindOrder(ctx, id)
-		if err != nil {
-			return nil, "", err
-		}
-		orders = append(orders, *o)
+	if err := attachParts(ctx, db.primary, found); err != nil {
+		return nil, "", err
+	}
+	now := db.Now()
+	orders := make([]admit.Order, len(found))
+	for i, o := range found {
+		o.Status = effectiveStatus(o, now)
+		orders[i] = *o
 	}
 	orders, next := nextCursor(orders, limit, "created", func(o admit.Order) (string, string) {
 		return strconv.FormatInt(ts(o.CreatedAt), 10), o.ID

@@ -498,3 +498,58 @@ func (q *onsaleQueue) lineCount() int {
 	defer q.mu.Unlock()
 	return len(q.lines)
 }
+
+// TestListMyOrders: a buyer's orders, newest first, in pages, each with its
+// items and tickets and a lapsed hold shown as expired; nobody else's.
+func TestListMyOrders(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 100, eur(1500), admit.ProviderManual)
+		buyer, other := s.attendees[0], s.attendees[1]
+		var mine []*admit.Order
+		for q := range int64(3) {
+			s.setNow(testNow.Add(time.Duration(q) * time.Minute)) // distinct creation times
+			o, err := s.order(buyer, q+1)
+			must(t, "order", err)
+			mine = append(mine, o)
+		}
+		_, err := s.order(other, 4)
+		must(t, "other's order", err)
+		_, err = s.db.MarkPaid(s.org, mine[1].ID)
+		must(t, "mark paid", err)
+		s.setNow(testNow.Add(10*time.Minute + 30*time.Second)) // the first hold lapsed, the last not yet
+
+		var got []admit.Order
+		page := admit.Page{Limit: 2}
+		for {
+			orders, next, err := s.db.ListMyOrders(buyer, page)
+			must(t, "ListMyOrders", err)
+			got = append(got, orders...)
+			if next == "" {
+				break
+			}
+			page.Cursor = cursorOf(t, next, "created")
+		}
+		want := []struct {
+			id      string
+			status  admit.OrderStatus
+			seats   int64
+			tickets int
+		}{{mine[2].ID, admit.OrderPending, 3, 0}, {mine[1].ID, admit.OrderPaid, 2, 2}, {mine[0].ID, admit.OrderExpired, 1, 0}}
+		if len(got) != len(want) {
+			t.Fatalf("got %d orders, want %d", len(got), len(want))
+		}
+		for i, w := range want {
+			o := got[i]
+			if o.ID != w.id || o.Status != w.status || len(o.Items) != 1 || o.Items[0].Quantity != w.seats ||
+				o.Items[0].UnitPrice != eur(1500) || len(o.Tickets) != w.tickets {
+				t.Errorf("order %d: %s %s items %+v, %d tickets; want %s %s, %d seats, %d tickets",
+					i, o.ID, o.Status, o.Items, len(o.Tickets), w.id, w.status, w.seats, w.tickets)
+			}
+			for _, tk := range o.Tickets {
+				if tk.OrderID != o.ID {
+					t.Errorf("order %s lists ticket %s of order %s", o.ID, tk.ID, tk.OrderID)
+				}
+			}
+		}
+	})
+}
