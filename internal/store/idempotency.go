@@ -135,6 +135,23 @@ func (db *DB) AbandonIdempotent(ctx context.Context, userID, key string) error {
 	})
 }
 
+// ExtendIdempotent renews the lease of a request that still owns key, so
+// that a long request is not taken over by a retry while it runs.
+// ENOTFOUND when the key is not in progress.
+func (db *DB) ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $3
+			WHERE user_id = $1 AND key = $2 AND status_code IS NULL`, userID, key, ts(tx.now.Add(lease)))
+		if err != nil {
+			return fmt.Errorf("store: extend idempotent: %w", translate(err))
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return admit.Errorf(admit.ENOTFOUND, "idempotency key %q is not in progress", key)
+		}
+		return nil
+	})
+}
+
 // SweepIdempotencyKeys deletes the keys created before olderThan (normally
 // now - IdempotencyTTL) and returns how many it deleted.
 func (db *DB) SweepIdempotencyKeys(ctx context.Context, olderThan time.Time) (int64, error) {

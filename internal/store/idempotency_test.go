@@ -45,6 +45,10 @@ func TestIdempotencyKeys(t *testing.T) {
 			t.Errorf("replay = %d %q %q, want 201 application/json {\"n\":1}", res.StatusCode, res.ContentType, res.Body)
 		}
 		begin("usr_a", "k1", "h2", admit.IdempotentMismatch)
+		// A completed key has no lease to renew.
+		if err := db.ExtendIdempotent(ctx, "usr_a", "k1", lease); admit.ErrorCode(err) != admit.ENOTFOUND {
+			t.Errorf("ExtendIdempotent of a completed key = %v, want ENOTFOUND", err)
+		}
 		// Completing twice is refused: the first response stands.
 		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", 200, "text/plain", []byte("other")); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Errorf("second CompleteIdempotent = %v, want ENOTFOUND", err)
@@ -67,6 +71,15 @@ func TestIdempotencyKeys(t *testing.T) {
 		if err := db.AbandonIdempotent(ctx, "usr_a", "absent"); err != nil {
 			t.Errorf("AbandonIdempotent(absent) = %v, want nil", err)
 		}
+
+		// A renewed lease holds past its first end.
+		setNow(testNow.Add(lease / 2))
+		if err := db.ExtendIdempotent(ctx, "usr_b", "k1", lease); err != nil {
+			t.Fatalf("ExtendIdempotent: %v", err)
+		}
+		setNow(testNow.Add(lease))
+		begin("usr_b", "k1", "h2", admit.IdempotentInProgress)
+		setNow(testNow)
 
 		// A lease that ran out (its owner crashed) is taken over by the same
 		// request, once; a different request is still refused.

@@ -24,6 +24,8 @@ type IdempotencyStore interface {
 	BeginIdempotent(ctx context.Context, userID, key, requestHash string, lease time.Duration) (admit.IdempotentResult, error)
 	// CompleteIdempotent stores the response of the request owning key.
 	CompleteIdempotent(ctx context.Context, userID, key string, status int, contentType string, body []byte) error
+	// ExtendIdempotent renews the lease of the request owning key.
+	ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error
 	// AbandonIdempotent forgets key, so that a retry runs the request again.
 	AbandonIdempotent(ctx context.Context, userID, key string) error
 	// SweepIdempotencyKeys deletes the keys created before olderThan.
@@ -37,7 +39,7 @@ const (
 	IdempotentReplayedHeader = "Idempotent-Replayed"
 
 	idempotencyMaxBody = 1 << 20          // the largest request body hashed
-	idempotencyLease   = 60 * time.Second // how long a request owns its key before a retry may take it over
+	idempotencyLease   = 60 * time.Second // how long a request owns its key before a retry may take it over, unless renewed
 	idempotencyWait    = 30 * time.Second // how long a repeat waits for the first request to finish
 	idempotencyPollMin = 10 * time.Millisecond
 	idempotencyPollMax = 200 * time.Millisecond
@@ -49,6 +51,15 @@ type idempotency struct {
 	mu       sync.RWMutex
 	patterns map[string]bool
 	store    IdempotencyStore
+	lease    time.Duration // 0: idempotencyLease (tests shorten it)
+}
+
+// leaseTime is how long a claim of a key lasts before it is renewed.
+func (i *idempotency) leaseTime() time.Duration {
+	if i.lease > 0 {
+		return i.lease
+	}
+	return idempotencyLease
 }
 
 // Idempotent marks method-and-path patterns, spelled exactly as registered
@@ -121,7 +132,7 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 	deadline := time.Now().Add(idempotencyWait)
 	wait := idempotencyPollMin
 	for {
-		res, err := st.BeginIdempotent(ctx, user.ID, key, hash, idempotencyLease)
+		res, err := st.BeginIdempotent(ctx, user.ID, key, hash, rt.idem.leaseTime())
 		if err != nil {
 			if ctx.Err() != nil {
 				return // the client is gone
@@ -169,31 +180,74 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st IdempotencyStore, userID, key string) {
 	cw := &captureWriter{ResponseWriter: w}
 	// The work is done: record it even when the client has gone away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
-	defer cancel()
+	bookkeeping := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	}
+	abandon := func() {
+		ctx, cancel := bookkeeping()
+		defer cancel()
+		if err := st.AbandonIdempotent(ctx, userID, key); err != nil {
+			slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
+		}
+	}
+	stopRenewing := rt.renewLease(r.Context(), st, userID, key)
 	done := false
 	defer func() {
+		stopRenewing()
 		if !done { // the handler panicked
-			if err := st.AbandonIdempotent(ctx, userID, key); err != nil {
-				slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
-			}
+			abandon()
 		}
 	}()
 	rt.mux.ServeHTTP(cw, r)
 	done = true
+	stopRenewing()
 	status := cw.status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	if status >= 500 {
-		if err := st.AbandonIdempotent(ctx, userID, key); err != nil {
-			slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
-		}
+		abandon()
 		return
 	}
+	ctx, cancel := bookkeeping()
+	defer cancel()
 	if err := st.CompleteIdempotent(ctx, userID, key, status, cw.contentType, cw.body.Bytes()); err != nil {
 		// The client has its answer; a repeat may run the request again.
 		slog.ErrorContext(ctx, "complete idempotency key", "request_id", RequestID(ctx), "err", err)
+	}
+}
+
+// renewLease renews the key's lease every third of it until stop is
+// called, so that however long the handler runs, a retry waits for its
+// answer instead of taking the key over and running the request twice.
+// A lease runs out only when its owner is gone (crashed or hung).
+func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID, key string) (stop func()) {
+	lease := rt.idem.leaseTime()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), lease/3)
+				if err := st.ExtendIdempotent(ctx, userID, key, lease); err != nil {
+					slog.ErrorContext(ctx, "extend idempotency key", "request_id", RequestID(ctx), "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
 	}
 }
 
