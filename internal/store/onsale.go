@@ -11,12 +11,11 @@ import (
 
 // holdInOneStatement is PostgreSQL's fast path for the shape of a hot
 // onsale: orders of one paid ticket type. It holds the seats of a batch of
-// such orders (often one) in one statement in its own transaction: sweeping
-// expired holds, one conditional seat UPDATE for the batch's total with
-// every sale rule in its WHERE, and each order's row, item, hold and outbox
-// row. One round trip and one commit for the batch; the hot row stays
-// locked only while the server finishes the statement and commits, never
-// across the network.
+// such orders (often one) in one statement in its own transaction: one
+// conditional seat UPDATE for the batch's total with every sale rule in its
+// WHERE, and each order's row, item, hold and outbox row. One round trip
+// and one commit for the batch; the hot row stays locked only while the
+// server finishes the statement and commits, never across the network.
 //
 // Nothing is written unless the seat UPDATE matched: the inserts select
 // from its RETURNING. When it did not match (not enough seats for the whole
@@ -26,24 +25,27 @@ import (
 // the batch (and takes that path) rather than failing the others; the
 // UPDATE checks the limits again on the row it locks.
 //
+// The statement sweeps nothing: holds past their expiry still count here,
+// and a batch that fits only once they are gone takes the general path,
+// which sweeps them in its transaction. (A data-modifying CTE always runs
+// to completion, so a sweep here would commit even when the batch does not
+// fit, and its seats would have to be given back by an UPDATE that then
+// could not tell whether it also took the batch's.)
+//
 // $1 ticket type, $2 now, $3 event; per order (arrays of equal length):
 // $4 id, $5 user, $6 quantity, $7 attendees, $8 outbox payload.
 const holdInOneStatement = `
 WITH given AS (
-	SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS i (order_id, user_id, quantity, attendees, payload)
+	SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS batch (order_id, user_id, quantity, attendees, payload)
 ), input AS (
 	SELECT given.* FROM given, ticket_types t WHERE t.id = $1 AND given.quantity BETWEEN t.min_per_order AND t.max_per_order
 ), want AS (
 	SELECT SUM(quantity) AS seats, MIN(quantity) AS lo, MAX(quantity) AS hi FROM input
-), swept AS (
-	DELETE FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 RETURNING quantity
-), freed AS (
-	SELECT COALESCE(SUM(quantity), 0) AS n FROM swept
 ), seat AS (
-	UPDATE ticket_types t SET held = t.held - freed.n + want.seats
-	FROM freed, want, events e
+	UPDATE ticket_types t SET held = t.held + want.seats
+	FROM want, events e
 	WHERE t.id = $1 AND e.id = t.event_id AND e.id = $3 AND e.status = 'published'
-	  AND t.sold + t.held - freed.n + want.seats <= t.quantity
+	  AND t.sold + t.held + want.seats <= t.quantity
 	  AND t.sale_starts_at <= $2 AND $2 < t.sale_ends_at
 	  AND want.lo >= t.min_per_order AND want.hi <= t.max_per_order AND t.price_amount > 0
 	RETURNING t.price_amount, t.currency, e.payment_provider, $2 + e.hold_minutes * 60000000 AS expires_at
@@ -53,7 +55,7 @@ WITH given AS (
 	       seat.payment_provider, input.attendees, $2, $2
 	FROM seat, input
 	RETURNING id, expires_at, total_amount, currency, provider
-), i AS (
+), items AS (
 	INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount)
 	SELECT input.order_id, $1, input.quantity, seat.price_amount FROM seat, input
 ), h AS (
