@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/admit-events/admit"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // holdInOneStatement is PostgreSQL's fast path for the shape of a hot
@@ -110,7 +112,7 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 	rows, err := db.primary.QueryContext(ctx, holdInOneStatement, first.Items[0].TicketTypeID, ts(now), first.EventID,
 		ids, users, quantities, attendees, payloads)
 	if err != nil {
-		setErr(holds, fmt.Errorf("store: hold: %w", translate(err)))
+		failBatch(holds, err)
 		return
 	}
 	defer rows.Close()
@@ -132,12 +134,26 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 		h.order = o
 	}
 	if err := rows.Err(); err != nil {
-		setErr(holds, fmt.Errorf("store: hold: %w", translate(err)))
+		failBatch(holds, err)
 	}
 }
 
-// setErr fails every hold of a batch: the statement's transaction rolled
-// back, so none of them holds anything.
+// failBatch settles a batch whose statement failed. When the server refused
+// it (an error from PostgreSQL: its transaction rolled back), the orders
+// take the one-at-a-time path, so that one order's problem or a passing
+// conflict does not fail the others. When the outcome is unknown (the
+// connection broke, the batch timed out), each gets the error.
+func failBatch(holds []*fastHold, err error) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		setErr(holds, nil)
+		return
+	}
+	setErr(holds, fmt.Errorf("store: hold: %w", translate(err)))
+}
+
+// setErr clears the orders of a batch whose statement did not commit and
+// gives each the error (nil: take the general path).
 func setErr(holds []*fastHold, err error) {
 	for _, h := range holds {
 		h.order, h.err = nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"sync"
 	"testing"
@@ -581,5 +582,45 @@ func TestLapsedHoldsAndTheFastPath(t *testing.T) {
 	}
 	if _, held := s.counts(t); held != 10 {
 		t.Fatalf("held %d after the order of 10", held)
+	}
+}
+
+// TestFailedBatch: when PostgreSQL refuses a batch's statement (here: the
+// row stays locked past lock_timeout), its orders take the general path
+// instead of all failing; when the outcome is unknown (the context ended),
+// each gets the error. Neither holds a seat.
+func TestFailedBatch(t *testing.T) {
+	e := testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)}
+	s := newOnsale(t, e, 10, eur(1500), admit.ProviderManual)
+	u := admit.UserFromContext(s.attendees[0])
+	impatientURL, err := url.Parse(e.URL)
+	must(t, "parse URL", err)
+	q := impatientURL.Query()
+	q.Set("lock_timeout", "100ms")
+	impatientURL.RawQuery = q.Encode()
+	impatient := openDB(t, Config{URL: impatientURL.String()})
+
+	lock, err := s.db.primary.Begin()
+	must(t, "begin", err)
+	_, err = lock.Exec(`SELECT 1 FROM ticket_types WHERE id = $1 FOR UPDATE`, s.tt)
+	must(t, "lock the row", err)
+	refused := []*fastHold{{user: u, new: s.item(1), done: make(chan struct{})}, {user: u, new: s.item(2), done: make(chan struct{})}}
+	impatient.holdFast(context.Background(), refused)
+	must(t, "unlock the row", lock.Commit())
+	for i, h := range refused {
+		if h.order != nil || h.err != nil {
+			t.Fatalf("order %d of a refused batch: %+v, %v; want the general path", i, h.order, h.err)
+		}
+	}
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	unknown := []*fastHold{{user: u, new: s.item(1), done: make(chan struct{})}}
+	s.db.holdFast(cancelled, unknown)
+	if h := unknown[0]; h.order != nil || !errors.Is(h.err, context.Canceled) {
+		t.Fatalf("a batch whose context ended: %+v, %v; want the context's error", h.order, h.err)
+	}
+	if _, held := s.counts(t); held != 0 {
+		t.Fatalf("held %d after two failed batches", held)
 	}
 }
