@@ -97,18 +97,21 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*admit.User, 
 	if u, ok := s.tokens.get(hash, s.db.Now()); ok {
 		return u, nil
 	}
+	gen := s.tokens.generation()
 	u, err := s.db.UserByToken(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
-	s.tokens.put(hash, u, s.db.Now())
+	s.tokens.put(hash, u, s.db.Now(), gen)
 	return u, nil
 }
 
 // RevokeToken deletes a token.
 func (s *Service) RevokeToken(ctx context.Context, token string) error {
 	hash := hashToken(token)
-	defer s.tokens.forget(hash) // after the delete: a lookup racing it cannot cache the token again
+	// After the delete: a lookup racing it finds the revocation counted and
+	// does not cache the token again.
+	defer s.tokens.forget(hash)
 	return s.db.DeleteToken(ctx, hash)
 }
 

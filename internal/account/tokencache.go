@@ -24,6 +24,9 @@ const maxCachedTokens = 10_000
 type tokenCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedToken
+	// revocations counts forget calls: a lookup that began before a
+	// revocation may have read the revoked token, and is not kept.
+	revocations uint64
 }
 
 type cachedToken struct {
@@ -45,11 +48,30 @@ func (c *tokenCache) get(hash string, now time.Time) (*admit.User, bool) {
 	return clone(e.user), true
 }
 
-// put remembers the owner of hash from now on.
-func (c *tokenCache) put(hash string, u *admit.User, now time.Time) {
+// generation is what put needs to know whether a revocation happened
+// since: take it before looking a token up.
+func (c *tokenCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.revocations
+}
+
+// put remembers the owner of hash from now on, unless a token was revoked
+// since generation gen (the lookup may have raced the revocation).
+func (c *tokenCache) put(hash string, u *admit.User, now time.Time, gen uint64) {
 	kept := clone(u)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.revocations != gen {
+		return
+	}
+	if len(c.entries) >= maxCachedTokens {
+		for h, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, h)
+			}
+		}
+	}
 	if len(c.entries) >= maxCachedTokens {
 		clear(c.entries)
 	}
@@ -66,5 +88,6 @@ func clone(u *admit.User) *admit.User {
 func (c *tokenCache) forget(hash string) {
 	c.mu.Lock()
 	delete(c.entries, hash)
+	c.revocations++
 	c.mu.Unlock()
 }

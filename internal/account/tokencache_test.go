@@ -84,3 +84,29 @@ func TestTokenLookupsAreCachedBriefly(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenCacheSkipsLookupsThatRacedARevocation: a lookup that began before
+// a revocation is not cached (it may have read the revoked token).
+func TestTokenCacheSkipsLookupsThatRacedARevocation(t *testing.T) {
+	c := newTokenCache()
+	now := time.Date(2031, 3, 3, 9, 0, 0, 0, time.UTC)
+	u := &admit.User{ID: "usr_1", OrganizationIDs: []string{"org_1"}}
+	gen := c.generation()
+	c.forget("revoked") // a revocation while the lookup ran
+	c.put("revoked", u, now, gen)
+	if _, ok := c.get("revoked", now); ok {
+		t.Fatal("a lookup that raced a revocation was cached")
+	}
+	c.put("fresh", u, now, c.generation())
+	got, ok := c.get("fresh", now)
+	if !ok || got.ID != "usr_1" {
+		t.Fatal("a lookup with no revocation meanwhile was not cached")
+	}
+	got.OrganizationIDs[0] = "changed"
+	if again, _ := c.get("fresh", now); again.OrganizationIDs[0] != "org_1" {
+		t.Fatal("changing a cached user's organizations changed the cache")
+	}
+	if _, ok := c.get("fresh", now.Add(tokenCacheTTL)); ok {
+		t.Fatal("an entry outlived the TTL")
+	}
+}
