@@ -137,11 +137,13 @@ func (db *DB) AbandonIdempotent(ctx context.Context, userID, key string) error {
 
 // ExtendIdempotent renews the lease of a request that still owns key, so
 // that a long request is not taken over by a retry while it runs.
-// ENOTFOUND when the key is not in progress.
+// ENOTFOUND when the key is not in progress or its lease already ran out
+// (a retry may have taken it over).
 func (db *DB) ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		r, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $3
-			WHERE user_id = $1 AND key = $2 AND status_code IS NULL`, userID, key, ts(tx.now.Add(lease)))
+			WHERE user_id = $1 AND key = $2 AND status_code IS NULL AND locked_until > $4`,
+			userID, key, ts(tx.now.Add(lease)), ts(tx.now))
 		if err != nil {
 			return fmt.Errorf("store: extend idempotent: %w", translate(err))
 		}

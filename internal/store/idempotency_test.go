@@ -79,6 +79,11 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 		setNow(testNow.Add(lease))
 		begin("usr_b", "k1", "h2", admit.IdempotentInProgress)
+		// A lease that ran out is not revived: a retry may own the key now.
+		setNow(testNow.Add(3 * lease))
+		if err := db.ExtendIdempotent(ctx, "usr_b", "k1", lease); admit.ErrorCode(err) != admit.ENOTFOUND {
+			t.Errorf("ExtendIdempotent of a lapsed lease = %v, want ENOTFOUND", err)
+		}
 		setNow(testNow)
 
 		// A lease that ran out (its owner crashed) is taken over by the same

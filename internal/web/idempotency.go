@@ -40,6 +40,7 @@ const (
 
 	idempotencyMaxBody = 1 << 20          // the largest request body hashed
 	idempotencyLease   = 60 * time.Second // how long a request owns its key before a retry may take it over, unless renewed
+	idempotencyMaxRun  = 10 * time.Minute // a request still running after this is taken for hung: its lease is no longer renewed
 	idempotencyWait    = 30 * time.Second // how long a repeat waits for the first request to finish
 	idempotencyPollMin = 10 * time.Millisecond
 	idempotencyPollMax = 200 * time.Millisecond
@@ -218,12 +219,13 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 }
 
 // renewLease renews the key's lease every third of it until stop is
-// called, so that however long the handler runs, a retry waits for its
-// answer instead of taking the key over and running the request twice.
-// A lease runs out only when its owner is gone (crashed or hung).
+// called, so that a slow request keeps its key and a retry waits for its
+// answer instead of running it a second time. A request that runs past
+// idempotencyMaxRun is taken for hung and no longer renewed: its lease then
+// runs out as a crashed owner's does.
 func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID, key string) (stop func()) {
 	lease := rt.idem.leaseTime()
-	done := make(chan struct{})
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), idempotencyMaxRun)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -231,23 +233,21 @@ func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID
 		defer tick.Stop()
 		for {
 			select {
-			case <-done:
+			case <-ctx.Done():
 				return
 			case <-tick.C:
-				ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), lease/3)
-				if err := st.ExtendIdempotent(ctx, userID, key, lease); err != nil {
+				call, done := context.WithTimeout(ctx, lease/3)
+				err := st.ExtendIdempotent(call, userID, key, lease)
+				done()
+				if err != nil && ctx.Err() == nil {
 					slog.ErrorContext(ctx, "extend idempotency key", "request_id", RequestID(ctx), "err", err)
 				}
-				cancel()
 			}
 		}
 	}()
-	var once sync.Once
 	return func() {
-		once.Do(func() {
-			close(done)
-			<-finished
-		})
+		cancel() // also ends a renewal in flight
+		<-finished
 	}
 }
 

@@ -82,17 +82,20 @@ func TestIdempotencyLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 			}
 		}
 		renewal() // the handler is running
-		now.Add((10 * lease).Microseconds())
-		// Renewals run one after the other: the second one from here
-		// started after the clock moved.
-		for len(st.extended) > 0 {
+		// Three leases pass, half a lease at a time, each followed by a
+		// renewal. Renewals run one after the other: the second one from
+		// a step started after the clock moved.
+		for range 6 {
+			now.Add((lease / 2).Microseconds())
+			for len(st.extended) > 0 {
+				renewal()
+			}
+			renewal()
 			renewal()
 		}
-		renewal()
-		renewal()
 		res, err := db.BeginIdempotent(ctx, user.ID, "k1", requestHashOf(t, "POST", "/orders", `{}`), lease)
 		if err != nil || res.Outcome != admit.IdempotentInProgress {
-			t.Fatalf("a retry %s after the first lease ran out: %v, %v; want in progress", 10*lease, res.Outcome, err)
+			t.Fatalf("a retry %s after the first lease ran out: %v, %v; want in progress", 3*lease, res.Outcome, err)
 		}
 		close(release)
 		if code := <-answered; code != http.StatusCreated {
