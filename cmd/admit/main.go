@@ -285,13 +285,14 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	m.DB.StripeEnabled = sc != nil
 	m.Orders = registration.New(m.DB, sc, m.log)
 	acc := account.New(m.DB, m.Config.TokenTTL, account.DefaultParams)
 	m.Server = web.NewServer(web.Config{Logger: m.log, Accounts: acc, Database: m.DB, Idempotency: m.DB, LogRequests: m.Config.LogRequests, Version: Version})
 	lists := cache.New(m.Config.CacheTTL)
 	m.Server.Router().Idempotent(api.IdempotentPatterns...)
 	m.Server.Router().Cached(lists, api.CachedPatterns...)
-	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.Orders, Orders: m.Orders, Webhooks: m.Orders,
+	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.DB, Orders: m.Orders, Webhooks: m.Orders,
 		Cache: lists, Logger: m.log})
 
 	// Serve at once so that /healthz answers and /readyz says 503 during start-up.

@@ -45,6 +45,10 @@ type DB struct {
 	// says otherwise (ADMIT_HOLD_TTL).
 	HoldTTL time.Duration
 
+	// StripeEnabled says whether this server can take Stripe payments; an
+	// event can be set to payment_provider stripe only then.
+	StripeEnabled bool
+
 	// traceQuery, when set (by tests), sees the SQL and arguments of each
 	// list query just before it runs.
 	traceQuery func(query string, args []any)

@@ -224,6 +224,9 @@ func (db *DB) CreateEvent(ctx context.Context, e *admit.Event) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if err := db.checkProvider(e.PaymentProvider); err != nil {
+		return err
+	}
 	e.ID, e.Status, e.TicketTypes = newID("evt"), admit.EventDraft, []admit.TicketType{}
 	return db.inTx(ctx, func(tx *Tx) error {
 		if err := tx.checkOrganization(ctx, e.OrganizationID); err != nil {
@@ -274,6 +277,17 @@ func (tx *Tx) placeEvent(ctx context.Context, e *admit.Event) error {
 	return nil
 }
 
+// checkProvider refuses a payment provider this server cannot take
+// payments with: the event's orders could never be paid.
+func (db *DB) checkProvider(name string) error {
+	if name != admit.ProviderStripe || db.StripeEnabled {
+		return nil
+	}
+	var p admit.Problems
+	p.Add("body.payment_provider", "stripe is not configured on this server (ADMIT_STRIPE_SECRET_KEY): use manual")
+	return p.Err()
+}
+
 // UpdateEvent changes an event that is not cancelled.
 func (db *DB) UpdateEvent(ctx context.Context, id string, u admit.EventUpdate) (*admit.Event, error) {
 	var e *admit.Event
@@ -287,6 +301,11 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u admit.EventUpdate) (
 		u.Apply(e)
 		if err := e.Validate(); err != nil {
 			return err
+		}
+		if u.PaymentProvider != nil {
+			if err := db.checkProvider(e.PaymentProvider); err != nil {
+				return err
+			}
 		}
 		if err := tx.placeEvent(ctx, e); err != nil {
 			return err

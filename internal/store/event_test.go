@@ -360,3 +360,32 @@ func TestDeleteEvent(t *testing.T) {
 		must(t, "DeleteLocation after the event is gone", db.DeleteLocation(f.org, l.ID))
 	})
 }
+
+// TestStripeNeedsStripe: an event can be set to pay by Stripe only on a
+// server that can take Stripe payments; who may not change the event is
+// told so first.
+func TestStripeNeedsStripe(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		f := newFixture(t, e)
+		city := f.city(t, unique("City"), "DE", "Europe/Berlin")
+		loc := f.location(t, f.org, city, "Hall")
+		spec := func(provider string) *admit.Event {
+			return &admit.Event{Title: "Card", CityID: city.ID, LocationID: loc.ID, StartsAt: testNow.Add(24 * time.Hour),
+				EndsAt: testNow.Add(26 * time.Hour), PaymentProvider: provider}
+		}
+		wantCode(t, "CreateEvent(stripe) without Stripe", f.db.CreateEvent(f.org, spec(admit.ProviderStripe)), admit.EINVALID)
+		ev := spec(admit.ProviderManual)
+		must(t, "CreateEvent(manual)", f.db.CreateEvent(f.org, ev))
+		stripe := admit.ProviderStripe
+		_, err := f.db.UpdateEvent(f.org, ev.ID, admit.EventUpdate{PaymentProvider: &stripe})
+		wantCode(t, "UpdateEvent(stripe) without Stripe", err, admit.EINVALID)
+		other, _ := f.user(t, "other-org@example.com", admit.RoleOrganizer, "Org B")
+		_, err = f.db.UpdateEvent(other, ev.ID, admit.EventUpdate{PaymentProvider: &stripe})
+		if code := admit.ErrorCode(err); code != admit.EFORBIDDEN && code != admit.ENOTFOUND {
+			t.Fatalf("another organization's organizer: %v, want forbidden or not found before the provider check", err)
+		}
+		f.db.StripeEnabled = true
+		_, err = f.db.UpdateEvent(f.org, ev.ID, admit.EventUpdate{PaymentProvider: &stripe})
+		must(t, "UpdateEvent(stripe) with Stripe", err)
+	})
+}

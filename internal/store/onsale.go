@@ -72,7 +72,7 @@ SELECT id, expires_at, total_amount, currency, provider FROM o`
 // fastHold is one order waiting to take the fast path.
 type fastHold struct {
 	user *admit.User
-	new  admit.NewOrder
+	req  admit.NewOrder
 
 	// Set when its batch has run; done is closed then.
 	order *admit.Order // nil: the batch did not get its seats
@@ -93,19 +93,19 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 			close(h.done)
 		}
 	}()
-	first := holds[0].new
+	first := holds[0].req
 	now := db.Now().UTC().Truncate(time.Microsecond) // as stored
 	ids, users, quantities, attendees, payloads := make([]string, len(holds)), make([]string, len(holds)),
 		make([]int64, len(holds)), make([]string, len(holds)), make([]string, len(holds))
 	byID := make(map[string]*fastHold, len(holds))
 	for i, h := range holds {
-		ids[i], users[i], quantities[i] = newID("ord"), h.user.ID, h.new.Items[0].Quantity
+		ids[i], users[i], quantities[i] = newID("ord"), h.user.ID, h.req.Items[0].Quantity
 		attendees[i] = "[]"
-		if len(h.new.Attendees) > 0 {
-			raw, _ := json.Marshal(h.new.Attendees)
+		if len(h.req.Attendees) > 0 {
+			raw, _ := json.Marshal(h.req.Attendees)
 			attendees[i] = string(raw)
 		}
-		raw, _ := json.Marshal(map[string]any{"order_id": ids[i], "event_id": h.new.EventID, "user_id": h.user.ID})
+		raw, _ := json.Marshal(map[string]any{"order_id": ids[i], "event_id": h.req.EventID, "user_id": h.user.ID})
 		payloads[i] = string(raw)
 		byID[ids[i]] = h
 	}
@@ -125,8 +125,8 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 			return
 		}
 		h := byID[id]
-		it := h.new.Items[0]
-		o.ID, o.UserID, o.EventID = id, h.user.ID, h.new.EventID
+		it := h.req.Items[0]
+		o.ID, o.UserID, o.EventID = id, h.user.ID, h.req.EventID
 		o.ExpiresAt = fromTS(expires, now.Location())
 		o.Refunded = admit.Money{Currency: o.Total.Currency}
 		o.Items = []admit.OrderItem{{TicketTypeID: it.TicketTypeID, Quantity: it.Quantity,

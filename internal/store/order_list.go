@@ -34,7 +34,7 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 	if err != nil {
 		return nil, "", err
 	}
-	if err := attachParts(ctx, db.primary, found); err != nil {
+	if err := attachParts(ctx, db.primary, found[:min(len(found), limit)]); err != nil { // not the next page's first
 		return nil, "", err
 	}
 	now := db.Now()

@@ -26,6 +26,7 @@ type onsale struct {
 func newOnsale(t *testing.T, e testenv.Engine, quantity int64, price admit.Money, provider string) *onsale {
 	t.Helper()
 	f := newFixture(t, e)
+	f.db.StripeEnabled = true // the store's tests play the payment provider themselves
 	city := f.city(t, unique("City"), "DE", "Europe/Berlin")
 	loc := f.location(t, f.org, city, "Hall")
 	ev := &admit.Event{Title: "Onsale", CityID: city.ID, LocationID: loc.ID, StartsAt: testNow.Add(30 * 24 * time.Hour),
@@ -329,7 +330,7 @@ func TestCancellingAnEventRefundsEveryone(t *testing.T) {
 func (s *onsale) fast(u *admit.User, orders ...admit.NewOrder) []*fastHold {
 	holds := make([]*fastHold, len(orders))
 	for i, n := range orders {
-		holds[i] = &fastHold{user: u, new: n, done: make(chan struct{})}
+		holds[i] = &fastHold{user: u, req: n, done: make(chan struct{})}
 	}
 	s.db.holdFast(context.Background(), holds)
 	return holds
@@ -604,7 +605,7 @@ func TestFailedBatch(t *testing.T) {
 	must(t, "begin", err)
 	_, err = lock.Exec(`SELECT 1 FROM ticket_types WHERE id = $1 FOR UPDATE`, s.tt)
 	must(t, "lock the row", err)
-	refused := []*fastHold{{user: u, new: s.item(1), done: make(chan struct{})}, {user: u, new: s.item(2), done: make(chan struct{})}}
+	refused := []*fastHold{{user: u, req: s.item(1), done: make(chan struct{})}, {user: u, req: s.item(2), done: make(chan struct{})}}
 	impatient.holdFast(context.Background(), refused)
 	must(t, "unlock the row", lock.Commit())
 	for i, h := range refused {
@@ -615,7 +616,7 @@ func TestFailedBatch(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	unknown := []*fastHold{{user: u, new: s.item(1), done: make(chan struct{})}}
+	unknown := []*fastHold{{user: u, req: s.item(1), done: make(chan struct{})}}
 	s.db.holdFast(cancelled, unknown)
 	if h := unknown[0]; h.order != nil || !errors.Is(h.err, context.Canceled) {
 		t.Fatalf("a batch whose context ended: %+v, %v; want the context's error", h.order, h.err)
