@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,13 +45,16 @@ func TestIdempotencyLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 		var now atomic.Int64
 		now.Store(time.Date(2031, 3, 3, 9, 0, 0, 0, time.UTC).UnixMicro())
 		db.Now = func() time.Time { return time.UnixMicro(now.Load()) }
-		const lease = 30 * time.Millisecond // renewed every 10 ms of real time
+		const lease = 600 * time.Millisecond // renewed every 200 ms of real time
 		st := &extendWatch{DB: db, extended: make(chan error, 100)}
 
 		rt := NewRouter()
 		rt.UseIdempotencyStore(st)
 		rt.idem.lease = lease
 		release := make(chan struct{})
+		var releaseOnce sync.Once
+		finish := func() { releaseOnce.Do(func() { close(release) }) }
+		defer finish() // also when the test fails: no handler outlives the store
 		var calls atomic.Int64
 		rt.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
@@ -60,7 +64,7 @@ func TestIdempotencyLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 		rt.Idempotent("POST /orders")
 
 		user := &admit.User{ID: "usr_lease", Role: admit.RoleAttendee}
-		answered := make(chan int)
+		answered := make(chan int, 1)
 		go func() {
 			req := httptest.NewRequest("POST", "/orders", strings.NewReader(`{}`))
 			req = req.WithContext(admit.NewContextWithUser(req.Context(), user))
@@ -97,7 +101,7 @@ func TestIdempotencyLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 		if err != nil || res.Outcome != admit.IdempotentInProgress {
 			t.Fatalf("a retry %s after the first lease ran out: %v, %v; want in progress", 3*lease, res.Outcome, err)
 		}
-		close(release)
+		finish()
 		if code := <-answered; code != http.StatusCreated {
 			t.Fatalf("the long request answered %d", code)
 		}
