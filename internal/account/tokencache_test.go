@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/admit-events/admit"
-	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/store/storetest"
 	"github.com/admit-events/admit/internal/testenv"
 )
 
@@ -17,14 +17,7 @@ import (
 func TestTokenLookupsAreCachedBriefly(t *testing.T) {
 	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, store.Config{URL: e.URL, DataDir: e.DataDir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := storetest.Open(t, e)
 		now := time.Date(2031, 3, 3, 9, 0, 0, 0, time.UTC)
 		db.Now = func() time.Time { return now }
 		s := New(db, time.Hour, cheap)

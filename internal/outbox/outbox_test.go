@@ -10,6 +10,7 @@ import (
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/store/storetest"
 	"github.com/admit-events/admit/internal/testenv"
 )
 
@@ -18,14 +19,7 @@ import (
 func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, store.Config{URL: e.URL, DataDir: e.DataDir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := storetest.Open(t, e)
 		now := time.Now()
 		db.Now = func() time.Time { return now }
 		// Outbox rows come from state changes: a free order writes order.paid.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/store/storetest"
 	"github.com/admit-events/admit/internal/testenv"
 )
 
@@ -33,14 +34,7 @@ func (s *extendWatch) ExtendIdempotent(ctx context.Context, userID, key string, 
 func TestIdempotencyLeaseIsRenewedWhileTheHandlerRuns(t *testing.T) {
 	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, store.Config{URL: e.URL, DataDir: e.DataDir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := storetest.Open(t, e)
 		// The store's clock is the test's: time passes when the test says.
 		var now atomic.Int64
 		now.Store(time.Date(2031, 3, 3, 9, 0, 0, 0, time.UTC).UnixMicro())

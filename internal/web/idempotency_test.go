@@ -16,6 +16,7 @@ import (
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/store"
+	"github.com/admit-events/admit/internal/store/storetest"
 	"github.com/admit-events/admit/internal/testenv"
 	"github.com/admit-events/admit/internal/web"
 )
@@ -59,15 +60,7 @@ type response struct {
 func TestIdempotencyKeyHeader(t *testing.T) {
 	t.Parallel()
 	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
-		ctx := context.Background()
-		db, err := store.Open(ctx, store.Config{URL: e.URL, DataDir: e.DataDir})
-		if err != nil {
-			t.Fatalf("store.Open: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatalf("Migrate: %v", err)
-		}
+		db := storetest.Open(t, e)
 		st := &watchStore{IdempotencyStore: db, waiting: map[string]bool{}}
 
 		rt := web.NewRouter()
