@@ -109,30 +109,26 @@ func (db *DB) CompleteIdempotent(ctx context.Context, userID, key string, status
 	if body == nil {
 		body = []byte{}
 	}
-	return db.inTx(ctx, func(tx *Tx) error {
-		r, err := tx.ExecContext(ctx, `
-			UPDATE idempotency_keys SET status_code = $3, content_type = $4, body = $5, locked_until = $6
-			WHERE user_id = $1 AND key = $2 AND status_code IS NULL`,
-			userID, key, status, contentType, body, ts(tx.now))
-		if err != nil {
-			return fmt.Errorf("store: complete idempotent: %w", translate(err))
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return admit.Errorf(admit.ENOTFOUND, "no request in progress with this idempotency key")
-		}
-		return nil
-	})
+	r, err := db.primary.ExecContext(ctx, `
+		UPDATE idempotency_keys SET status_code = $3, content_type = $4, body = $5, locked_until = $6
+		WHERE user_id = $1 AND key = $2 AND status_code IS NULL`,
+		userID, key, status, contentType, body, ts(db.Now()))
+	if err != nil {
+		return fmt.Errorf("store: complete idempotent: %w", translate(err))
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return admit.Errorf(admit.ENOTFOUND, "no request in progress with this idempotency key")
+	}
+	return nil
 }
 
 // AbandonIdempotent forgets the key, so that a retry of the request runs it
 // again (after a server error, say). Forgetting an absent key is no error.
 func (db *DB) AbandonIdempotent(ctx context.Context, userID, key string) error {
-	return db.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2`, userID, key); err != nil {
-			return fmt.Errorf("store: abandon idempotent: %w", translate(err))
-		}
-		return nil
-	})
+	if _, err := db.primary.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2`, userID, key); err != nil {
+		return fmt.Errorf("store: abandon idempotent: %w", translate(err))
+	}
+	return nil
 }
 
 // ExtendIdempotent renews the lease of a request that still owns key, so
@@ -140,31 +136,25 @@ func (db *DB) AbandonIdempotent(ctx context.Context, userID, key string) error {
 // ENOTFOUND when the key is not in progress or its lease already ran out
 // (a retry may have taken it over).
 func (db *DB) ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error {
-	return db.inTx(ctx, func(tx *Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $3
-			WHERE user_id = $1 AND key = $2 AND status_code IS NULL AND locked_until > $4`,
-			userID, key, ts(tx.now.Add(lease)), ts(tx.now))
-		if err != nil {
-			return fmt.Errorf("store: extend idempotent: %w", translate(err))
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return admit.Errorf(admit.ENOTFOUND, "idempotency key %q is not in progress", key)
-		}
-		return nil
-	})
+	now := db.Now()
+	r, err := db.primary.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $3
+		WHERE user_id = $1 AND key = $2 AND status_code IS NULL AND locked_until > $4`,
+		userID, key, ts(now.Add(lease)), ts(now))
+	if err != nil {
+		return fmt.Errorf("store: extend idempotent: %w", translate(err))
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return admit.Errorf(admit.ENOTFOUND, "idempotency key %q is not in progress", key)
+	}
+	return nil
 }
 
 // SweepIdempotencyKeys deletes the keys created before olderThan (normally
 // now - IdempotencyTTL) and returns how many it deleted.
 func (db *DB) SweepIdempotencyKeys(ctx context.Context, olderThan time.Time) (int64, error) {
-	var n int64
-	err := db.inTx(ctx, func(tx *Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, ts(olderThan))
-		if err != nil {
-			return fmt.Errorf("store: sweep idempotency keys: %w", translate(err))
-		}
-		n, err = r.RowsAffected()
-		return err
-	})
-	return n, err
+	r, err := db.primary.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, ts(olderThan))
+	if err != nil {
+		return 0, fmt.Errorf("store: sweep idempotency keys: %w", translate(err))
+	}
+	return r.RowsAffected()
 }

@@ -350,13 +350,13 @@ func attachParts(ctx context.Context, q queryer, orders []*admit.Order) error {
 		return nil
 	}
 	byID := make(map[string]*admit.Order, len(orders))
-	var in query
-	ph := make([]string, len(orders))
+	idArgs := make([]any, len(orders))
 	for i, o := range orders {
 		byID[o.ID] = o
-		ph[i] = in.arg(o.ID)
+		idArgs[i] = o.ID
 	}
-	ids := "(" + strings.Join(ph, ", ") + ")"
+	var in query
+	ids := in.in(idArgs...)
 	rows, err := q.QueryContext(ctx, `SELECT order_id, ticket_type_id, quantity, unit_amount FROM order_items WHERE order_id IN `+ids+
 		` ORDER BY order_id, ticket_type_id`, in.args...)
 	if err != nil {

@@ -625,3 +625,31 @@ func TestFailedBatch(t *testing.T) {
 		t.Fatalf("held %d after two failed batches", held)
 	}
 }
+
+// TestLapsedHoldsAreAvailable: a hold past its expiry counts as free at
+// once wherever availability is shown, before any sweep.
+func TestLapsedHoldsAreAvailable(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1500), admit.ProviderManual)
+		_, err := s.order(s.attendees[0], 4)
+		must(t, "order", err)
+		available := func(what string, tt admit.TicketType, want int64) {
+			t.Helper()
+			if tt.Available == nil || *tt.Available != want {
+				t.Fatalf("%s: available %v, want %d", what, tt.Available, want)
+			}
+		}
+		ev, err := s.db.FindEvent(s.org, s.event.ID)
+		must(t, "FindEvent", err)
+		available("FindEvent with a live hold", ev.TicketTypes[0], 6)
+
+		s.setNow(testNow.Add(11 * time.Minute)) // the hold lapsed, nothing swept it
+		ev, err = s.db.FindEvent(s.org, s.event.ID)
+		must(t, "FindEvent", err)
+		available("FindEvent after the hold lapsed", ev.TicketTypes[0], 10)
+		name := "Renamed"
+		tt, err := s.db.UpdateTicketType(s.org, s.event.ID, s.tt, admit.TicketTypeUpdate{Name: &name})
+		must(t, "UpdateTicketType", err)
+		available("UpdateTicketType after the hold lapsed", *tt, 10)
+	})
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -51,11 +50,11 @@ func (db *DB) DeliveredOutbox(ctx context.Context, seqs ...int64) error {
 	}
 	var q query
 	at := q.arg(ts(db.Now()))
-	ph := make([]string, len(seqs))
+	in := make([]any, len(seqs))
 	for i, s := range seqs {
-		ph[i] = q.arg(s)
+		in[i] = s
 	}
-	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET delivered_at = `+at+`, last_error = '' WHERE seq IN (`+strings.Join(ph, ", ")+`)`, q.args...)
+	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET delivered_at = `+at+`, last_error = '' WHERE seq IN `+q.in(in...), q.args...)
 	return err
 }
 

@@ -21,6 +21,15 @@ func (q *query) arg(v any) string {
 	return "$" + strconv.Itoa(len(q.args))
 }
 
+// in adds values and returns their placeholders as a list for IN: "($1, $2)".
+func (q *query) in(vals ...any) string {
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = q.arg(v)
+	}
+	return "(" + strings.Join(ph, ", ") + ")"
+}
+
 // and adds a condition built with q.arg.
 func (q *query) and(cond string) { q.where = append(q.where, cond) }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/admit-events/admit"
@@ -14,11 +13,28 @@ import (
 const ticketTypeColumns = `t.id, t.event_id, t.name, t.kind, t.price_amount, t.currency, t.quantity, t.sold, t.held,
 	t.sale_starts_at, t.sale_ends_at, t.min_per_order, t.max_per_order, t.created_at`
 
-func scanTicketType(s scanner) (admit.TicketType, error) {
+// lapsedSeats is the seats of a ticket type's expired holds that no
+// transaction has swept yet, for the ticket type t, with now as the
+// placeholder given: they count as free at once.
+func lapsedSeats(now string) string {
+	return `(SELECT COALESCE(SUM(h.quantity), 0) FROM holds h WHERE h.ticket_type_id = t.id AND h.expires_at <= ` + now + `)`
+}
+
+// setAvailable sets t's exact availability: holds past their expiry stop
+// counting now, swept or not.
+func setAvailable(t *admit.TicketType, lapsed int64) {
+	avail := max(t.Quantity-t.Sold-t.Held+lapsed, 0)
+	t.Available = &avail
+}
+
+func scanTicketType(s scanner) (admit.TicketType, error) { return scanTicketTypeAnd(s) }
+
+// scanTicketTypeAnd scans ticketTypeColumns, then extra.
+func scanTicketTypeAnd(s scanner, extra ...any) (admit.TicketType, error) {
 	var t admit.TicketType
 	var starts, ends, created int64
-	err := s.Scan(&t.ID, &t.EventID, &t.Name, &t.Kind, &t.Price.Amount, &t.Price.Currency, &t.Quantity, &t.Sold, &t.Held,
-		&starts, &ends, &t.MinPerOrder, &t.MaxPerOrder, &created)
+	err := s.Scan(append([]any{&t.ID, &t.EventID, &t.Name, &t.Kind, &t.Price.Amount, &t.Price.Currency, &t.Quantity, &t.Sold, &t.Held,
+		&starts, &ends, &t.MinPerOrder, &t.MaxPerOrder, &created}, extra...)...)
 	t.SaleStartsAt, t.SaleEndsAt, t.CreatedAt = fromTS(starts, time.UTC), fromTS(ends, time.UTC), fromTS(created, time.UTC)
 	return t, err
 }
@@ -30,67 +46,40 @@ func attachTicketTypes(ctx context.Context, q queryer, events []admit.Event, exa
 		return nil
 	}
 	byID := make(map[string]*admit.Event, len(events))
-	var qb query
-	ph := make([]string, len(events))
+	ids := make([]any, len(events))
 	for i := range events {
 		byID[events[i].ID] = &events[i]
-		ph[i] = qb.arg(events[i].ID)
+		ids[i] = events[i].ID
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+ticketTypeColumns+` FROM ticket_types t WHERE t.event_id IN (`+
-		strings.Join(ph, ", ")+`) ORDER BY t.event_id, t.created_at, t.id`, qb.args...)
+	var qb query
+	columns := ticketTypeColumns
+	if exact {
+		columns += ", " + lapsedSeats(qb.arg(ts(now)))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+columns+` FROM ticket_types t WHERE t.event_id IN `+qb.in(ids...)+
+		` ORDER BY t.event_id, t.created_at, t.id`, qb.args...)
 	if err != nil {
 		return fmt.Errorf("store: ticket types: %w", err)
 	}
-	types, err := scanAll(rows, scanTicketType)
-	if err != nil {
-		return err
-	}
-	var lapsed map[string]int64
-	if exact {
-		if lapsed, err = lapsedHolds(ctx, q, types, now); err != nil {
-			return err
+	_, err = scanAll(rows, func(s scanner) (struct{}, error) {
+		var lapsed int64
+		extra := []any{}
+		if exact {
+			extra = append(extra, &lapsed)
 		}
-	}
-	for _, t := range types {
+		t, err := scanTicketTypeAnd(s, extra...)
+		if err != nil {
+			return struct{}{}, err
+		}
 		e := byID[t.EventID]
 		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
 		if exact {
-			// Holds past their expiry stop counting now, swept or not.
-			avail := max(t.Quantity-t.Sold-t.Held+lapsed[t.ID], 0)
-			t.Available = &avail
+			setAvailable(&t, lapsed)
 		}
 		e.TicketTypes = append(e.TicketTypes, t)
-	}
-	return nil
-}
-
-// lapsedHolds sums, per ticket type, the seats of expired holds that no
-// transaction has swept yet.
-func lapsedHolds(ctx context.Context, q queryer, types []admit.TicketType, now time.Time) (map[string]int64, error) {
-	out := map[string]int64{}
-	if len(types) == 0 {
-		return out, nil
-	}
-	var qb query
-	ph := make([]string, len(types))
-	for i, t := range types {
-		ph[i] = qb.arg(t.ID)
-	}
-	rows, err := q.QueryContext(ctx, `SELECT ticket_type_id, SUM(quantity) FROM holds WHERE ticket_type_id IN (`+strings.Join(ph, ", ")+
-		`) AND expires_at <= `+qb.arg(ts(now))+` GROUP BY ticket_type_id`, qb.args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: lapsed holds: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("store: lapsed holds: %w", err)
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+		return struct{}{}, nil
+	})
+	return err
 }
 
 func inZoneOf(e *admit.Event, t time.Time) time.Time { return t.In(e.StartsAt.Location()) }
@@ -154,8 +143,11 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 		if err != nil {
 			return fmt.Errorf("store: update ticket type: %w", translate(err))
 		}
-		avail := max(t.Quantity-t.Sold-t.Held, 0)
-		t.Available = &avail
+		var lapsed int64
+		if err := tx.QueryRowContext(ctx, `SELECT `+lapsedSeats("$2")+` FROM ticket_types t WHERE t.id = $1`, t.ID, ts(tx.now)).Scan(&lapsed); err != nil {
+			return fmt.Errorf("store: lapsed holds: %w", err)
+		}
+		setAvailable(&t, lapsed)
 		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
 		return nil
 	})
