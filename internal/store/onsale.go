@@ -100,11 +100,7 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 	byID := make(map[string]*fastHold, len(holds))
 	for i, h := range holds {
 		ids[i], users[i], quantities[i] = newID("ord"), h.user.ID, h.req.Items[0].Quantity
-		attendees[i] = "[]"
-		if len(h.req.Attendees) > 0 {
-			raw, _ := json.Marshal(h.req.Attendees)
-			attendees[i] = string(raw)
-		}
+		attendees[i] = attendeesJSON(h.req.Attendees)
 		raw, _ := json.Marshal(map[string]any{"order_id": ids[i], "event_id": h.req.EventID, "user_id": h.user.ID})
 		payloads[i] = string(raw)
 		byID[ids[i]] = h

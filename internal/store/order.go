@@ -77,7 +77,13 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 	if o.Total.Amount == 0 {
 		o.Status, o.Payment.Provider = admit.OrderPaid, admit.ProviderFree
 	}
-	if err := tx.insertOrder(ctx, o); err != nil {
+	// A pending order keeps the names it asked for until its tickets are
+	// issued; a paid one has its tickets now.
+	attendees := n.Attendees
+	if o.Status == admit.OrderPaid {
+		attendees = nil
+	}
+	if err := tx.insertOrder(ctx, o, attendees); err != nil {
 		return nil, err
 	}
 	if o.Status == admit.OrderPaid {
@@ -89,11 +95,6 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 	}
 	if err := tx.outbox(ctx, "order."+string(o.Status), o.ID, map[string]any{"order_id": o.ID, "event_id": o.EventID, "user_id": u.ID}); err != nil {
 		return nil, err
-	}
-	if o.Status == admit.OrderPending {
-		if err := tx.saveAttendees(ctx, o.ID, n.Attendees); err != nil {
-			return nil, err
-		}
 	}
 	// Last, so that the hot ticket type rows stay locked as briefly as possible.
 	return o, tx.takeSeats(ctx, o, o.Status == admit.OrderPaid)
@@ -209,10 +210,11 @@ func (tx *Tx) addPopularity(ctx context.Context, o *admit.Order) error {
 	return err
 }
 
-func (tx *Tx) insertOrder(ctx context.Context, o *admit.Order) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
-		o.ID, o.UserID, o.EventID, o.Status, ts(o.ExpiresAt), o.Total.Amount, o.Total.Currency, o.Payment.Provider, ts(tx.now))
+func (tx *Tx) insertOrder(ctx context.Context, o *admit.Order, attendees []admit.Attendee) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		o.ID, o.UserID, o.EventID, o.Status, ts(o.ExpiresAt), o.Total.Amount, o.Total.Currency, o.Payment.Provider,
+		attendeesJSON(attendees), ts(tx.now))
 	if err != nil {
 		return fmt.Errorf("store: insert order: %w", translate(err))
 	}
@@ -237,15 +239,13 @@ func (tx *Tx) insertHolds(ctx context.Context, o *admit.Order) error {
 	return nil
 }
 
-// saveAttendees keeps the names a pending order asked for, until its tickets
-// are issued.
-func (tx *Tx) saveAttendees(ctx context.Context, orderID string, attendees []admit.Attendee) error {
+// attendeesJSON is how the orders table keeps the names an order asked for.
+func attendeesJSON(attendees []admit.Attendee) string {
 	if len(attendees) == 0 {
-		return nil
+		return "[]"
 	}
 	raw, _ := json.Marshal(attendees)
-	_, err := tx.ExecContext(ctx, `UPDATE orders SET attendees = $2 WHERE id = $1`, orderID, string(raw))
-	return err
+	return string(raw)
 }
 
 // issueTickets creates the tickets of a paid order: one per seat, named

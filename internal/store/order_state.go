@@ -13,6 +13,11 @@ import (
 	"github.com/admit-events/admit"
 )
 
+// lockedOrder loads an order with its row locked for change.
+func (tx *Tx) lockedOrder(ctx context.Context, id string) (*admit.Order, string, error) {
+	return findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+}
+
 // orderTx loads an order for change, locked, and checks the caller's right:
 // its buyer, the event's organizers and admins act on it; for the rest it
 // does not exist.
@@ -21,7 +26,7 @@ func (tx *Tx) orderTx(ctx context.Context, id string, managersOnly bool) (*admit
 	if err != nil {
 		return nil, err
 	}
-	o, orgID, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+	o, orgID, err := tx.lockedOrder(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -211,16 +216,19 @@ func unitPrice(o *admit.Order, ticketTypeID string) int64 {
 // refundDue applies the event's policy: in full until the cutoff before the
 // start, nothing after; never more than what is left to refund.
 func (tx *Tx) refundDue(ctx context.Context, o *admit.Order, amount int64, full bool) (int64, error) {
+	due := min(amount, o.Total.Amount-o.Refunded.Amount)
+	if full {
+		return due, nil
+	}
 	var starts, hours int64
 	err := tx.QueryRowContext(ctx, `SELECT starts_at, refund_until_hours_before_start FROM events WHERE id = $1`, o.EventID).Scan(&starts, &hours)
 	if err != nil {
 		return 0, fmt.Errorf("store: refund policy: %w", err)
 	}
-	cutoff := fromTS(starts, time.UTC).Add(-time.Duration(hours) * time.Hour)
-	if !full && !tx.now.Before(cutoff) {
+	if cutoff := fromTS(starts, time.UTC).Add(-time.Duration(hours) * time.Hour); !tx.now.Before(cutoff) {
 		return 0, nil
 	}
-	return min(amount, o.Total.Amount-o.Refunded.Amount), nil
+	return due, nil
 }
 
 // refund records a refund of amount and asks for it through the outbox: the
@@ -268,7 +276,7 @@ func (db *DB) ConfirmPayment(ctx context.Context, provider, eventID, orderID, re
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, nil // seen before
 		}
-		o, _, err := findOrder(ctx, tx, orderID, tx.db.engine.lockOrder())
+		o, _, err := tx.lockedOrder(ctx, orderID)
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +304,7 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 	})
 	if errors.Is(err, errSeatsGone) {
 		err = db.inTx(ctx, func(tx *Tx) error {
-			o, _, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+			o, _, err := tx.lockedOrder(ctx, id)
 			if err != nil || o.Status == admit.OrderPaid || o.Status == admit.OrderFailed {
 				return err
 			}
@@ -343,10 +351,8 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	if err := tx.issueTickets(ctx, o, attendees, buyer); err != nil {
 		return err
 	}
-	if ref != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_ref = $2 WHERE id = $1`, o.ID, ref); err != nil {
-			return fmt.Errorf("store: payment ref: %w", err)
-		}
+	if err := tx.setPaymentRef(ctx, o, ref); err != nil {
+		return err
 	}
 	return tx.setOrderStatus(ctx, o, admit.OrderPaid, map[string]any{"late": lapsed})
 }
@@ -357,15 +363,25 @@ func (tx *Tx) fail(ctx context.Context, o *admit.Order, ref string) error {
 	if _, err := tx.releaseHolds(ctx, o.ID); err != nil {
 		return err
 	}
-	if ref != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_ref = $2 WHERE id = $1`, o.ID, ref); err != nil {
-			return fmt.Errorf("store: payment ref: %w", err)
-		}
+	if err := tx.setPaymentRef(ctx, o, ref); err != nil {
+		return err
 	}
 	if err := tx.refund(ctx, o, o.Total.Amount-o.Refunded.Amount); err != nil {
 		return err
 	}
 	return tx.setOrderStatus(ctx, o, admit.OrderFailed, map[string]any{"reason": "sold out after the hold expired"})
+}
+
+// setPaymentRef records the provider's reference of the payment, if given.
+func (tx *Tx) setPaymentRef(ctx context.Context, o *admit.Order, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_ref = $2 WHERE id = $1`, o.ID, ref); err != nil {
+		return fmt.Errorf("store: payment ref: %w", err)
+	}
+	o.Payment.Reference = ref
+	return nil
 }
 
 // ticketHolders returns the attendees a pending order named and its buyer.
@@ -395,7 +411,7 @@ func (db *DB) ExpireOrders(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for _, id := range ids {
 		err := db.inTx(ctx, func(tx *Tx) error {
-			o, _, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+			o, _, err := tx.lockedOrder(ctx, id)
 			if err != nil || o.Status != admit.OrderPending || tx.now.Before(o.ExpiresAt) {
 				return err // paid or released meanwhile
 			}
@@ -421,7 +437,7 @@ func (tx *Tx) cancelEventOrders(ctx context.Context, eventID string) error {
 		return err
 	}
 	for _, id := range ids {
-		o, _, err := findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+		o, _, err := tx.lockedOrder(ctx, id)
 		if err != nil {
 			return err
 		}
