@@ -32,28 +32,82 @@ type Config struct {
 }
 
 // bindStorage adds the flags every subcommand shares: where the data is.
+// Every flag bound here and in bindServe has an environment twin (see
+// applyEnv); defaults are literal, so that --help never shows a value taken
+// from the environment (such as a secret).
 func (c *Config) bindStorage(fs *flag.FlagSet) {
-	fs.StringVar(&c.DataDir, "data-dir", env("ADMIT_DATA_DIR", "./admit-data"), "directory of the embedded SQLite database (env ADMIT_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", envSecret("ADMIT_DATABASE_URL", ""), "empty: embedded SQLite in the data dir; postgres://user@host/db: PostgreSQL (env ADMIT_DATABASE_URL, or ADMIT_DATABASE_URL_FILE naming a file holding it)")
-	fs.StringVar(&c.ReplicaURLs, "database-replica-urls", envSecret("ADMIT_DATABASE_REPLICA_URLS", ""), "comma-separated PostgreSQL read replicas for lag-tolerant catalogue reads (env ADMIT_DATABASE_REPLICA_URLS)")
-	fs.IntVar(&c.DatabaseMaxConns, "database-max-conns", envInt("ADMIT_DATABASE_MAX_CONNS", 8), "PostgreSQL connections per pool in this process (env ADMIT_DATABASE_MAX_CONNS)")
-	fs.StringVar(&c.LogLevel, "log-level", env("ADMIT_LOG_LEVEL", "info"), "debug, info, warn or error (env ADMIT_LOG_LEVEL)")
+	fs.StringVar(&c.DataDir, "data-dir", "./admit-data", "directory of the embedded SQLite database")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "empty: embedded SQLite in the data dir; postgres://user@host/db: PostgreSQL")
+	fs.StringVar(&c.ReplicaURLs, "database-replica-urls", "", "comma-separated PostgreSQL read replicas for lag-tolerant catalogue reads")
+	fs.IntVar(&c.DatabaseMaxConns, "database-max-conns", 8, "PostgreSQL connections per pool in this process")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 }
 
 // bindServe adds the flags of admit serve.
 func (c *Config) bindServe(fs *flag.FlagSet) {
 	c.bindStorage(fs)
-	fs.StringVar(&c.Addr, "addr", env("ADMIT_ADDR", "127.0.0.1:8080"), "host:port to listen on (env ADMIT_ADDR)")
-	fs.BoolVar(&c.Demo, "demo", envBool("ADMIT_DEMO", false), "load a demo catalogue into an empty database and print its accounts (env ADMIT_DEMO)")
-	fs.DurationVar(&c.CacheTTL, "cache-ttl", envDuration("ADMIT_CACHE_TTL", 5*time.Second), "how long public catalogue lists are cached in process; 0 disables the cache (env ADMIT_CACHE_TTL)")
-	fs.DurationVar(&c.TokenTTL, "token-ttl", envDuration("ADMIT_TOKEN_TTL", 30*24*time.Hour), "lifetime of bearer tokens (env ADMIT_TOKEN_TTL)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("ADMIT_SHUTDOWN_TIMEOUT", 20*time.Second), "how long SIGTERM waits for in-flight requests (env ADMIT_SHUTDOWN_TIMEOUT)")
-	fs.BoolVar(&c.LogRequests, "log-requests", envBool("ADMIT_LOG_REQUESTS", true), "log one line per HTTP request (env ADMIT_LOG_REQUESTS)")
-	fs.DurationVar(&c.HoldTTL, "hold-ttl", envDuration("ADMIT_HOLD_TTL", 10*time.Minute), "how long an unpaid order holds its seats, for events that do not set hold_minutes (env ADMIT_HOLD_TTL)")
-	fs.DurationVar(&c.WorkerInterval, "worker-interval", envDuration("ADMIT_WORKER_INTERVAL", time.Second), "how often background workers look for work: outbox deliveries, refunds, lapsed holds (env ADMIT_WORKER_INTERVAL)")
-	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", envSecret("ADMIT_STRIPE_SECRET_KEY", ""), "Stripe secret key sk_…; empty disables card payments (env ADMIT_STRIPE_SECRET_KEY or ADMIT_STRIPE_SECRET_KEY_FILE)")
-	fs.StringVar(&c.StripeWebhookKey, "stripe-webhook-secret", envSecret("ADMIT_STRIPE_WEBHOOK_SECRET", ""), "Stripe webhook signing secret whsec_… (env ADMIT_STRIPE_WEBHOOK_SECRET or ADMIT_STRIPE_WEBHOOK_SECRET_FILE)")
-	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", env("ADMIT_STRIPE_API_URL", ""), "Stripe API base URL; empty is Stripe's own (tests point it at stripe-mock) (env ADMIT_STRIPE_API_URL)")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "host:port to listen on")
+	fs.BoolVar(&c.Demo, "demo", false, "load a demo catalogue into an empty database and print its accounts")
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", 5*time.Second, "how long public catalogue lists are cached in process; 0 disables the cache")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", 30*24*time.Hour, "lifetime of bearer tokens")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.BoolVar(&c.LogRequests, "log-requests", true, "log one line per HTTP request")
+	fs.DurationVar(&c.HoldTTL, "hold-ttl", 10*time.Minute, "how long an unpaid order holds its seats, for events that do not set hold_minutes")
+	fs.DurationVar(&c.WorkerInterval, "worker-interval", time.Second, "how often background workers look for work: outbox deliveries, refunds, lapsed holds")
+	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", "", "Stripe secret key sk_…; empty disables card payments")
+	fs.StringVar(&c.StripeWebhookKey, "stripe-webhook-secret", "", "Stripe webhook signing secret whsec_…")
+	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL; empty is Stripe's own (tests point it at stripe-mock)")
+}
+
+// secretFlags may also be read from the file named by their twin plus
+// _FILE, for secrets kept out of the environment.
+var secretFlags = map[string]bool{"database-url": true, "database-replica-urls": true, "stripe-secret-key": true, "stripe-webhook-secret": true}
+
+// envName is a flag's environment twin: --hold-ttl is ADMIT_HOLD_TTL.
+func envName(flagName string) string {
+	return "ADMIT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// describeEnv names each flag's twin in its help text.
+func describeEnv(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if secretFlags[f.Name] {
+			f.Usage += fmt.Sprintf(" (env %s, or %s_FILE naming a file holding it)", name, name)
+		} else {
+			f.Usage += fmt.Sprintf(" (env %s)", name)
+		}
+	})
+}
+
+// applyEnv sets each flag of twins that the command line did not set from
+// its environment twin (an empty value counts as unset), parsed as the flag
+// parses its argument. Errors name the variable.
+func applyEnv(fs *flag.FlagSet, twins map[string]bool) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if !twins[f.Name] || given[f.Name] {
+			return
+		}
+		name, v := envName(f.Name), os.Getenv(envName(f.Name))
+		if path := os.Getenv(name + "_FILE"); secretFlags[f.Name] && path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+				return
+			}
+			v = strings.TrimSpace(string(b))
+		}
+		if v == "" {
+			return
+		}
+		if err := f.Value.Set(v); err != nil { // secrets are strings: they never fail here
+			errs = append(errs, fmt.Errorf("%s: %v", name, err))
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // Validate checks the settings.
@@ -114,63 +168,4 @@ func redact(raw string) string {
 		return "(unparsable)"
 	}
 	return u.Redacted()
-}
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-// envSecret reads NAME, or the file named by NAME_FILE (for secrets kept out
-// of the environment).
-func envSecret(name, def string) string {
-	if path := os.Getenv(name + "_FILE"); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "admit: %s_FILE: %v\n", name, err)
-			os.Exit(2)
-		}
-		return strings.TrimSpace(string(b))
-	}
-	return env(name, def)
-}
-
-func envInt(name string, def int) int {
-	var n int
-	if v := os.Getenv(name); v != "" {
-		if _, err := fmt.Sscan(v, &n); err == nil {
-			return n
-		}
-		fmt.Fprintf(os.Stderr, "admit: %s=%q is not a number\n", name, v)
-		os.Exit(2)
-	}
-	return def
-}
-
-func envBool(name string, def bool) bool {
-	switch strings.ToLower(os.Getenv(name)) {
-	case "":
-		return def
-	case "1", "true", "yes":
-		return true
-	case "0", "false", "no":
-		return false
-	}
-	fmt.Fprintf(os.Stderr, "admit: %s must be true or false\n", name)
-	os.Exit(2)
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v := os.Getenv(name); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "admit: %s=%q is not a duration such as 5s\n", name, v)
-			os.Exit(2)
-		}
-		return d
-	}
-	return def
 }

@@ -45,3 +45,43 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEnvironmentTwinsAreParsedLikeFlags: a twin's value is parsed as its
+// flag's argument, a bad one is refused naming the variable, and a secret
+// from the environment never shows in --help.
+func TestEnvironmentTwinsAreParsedLikeFlags(t *testing.T) {
+	t.Setenv("ADMIT_STRIPE_SECRET_KEY", "sk_test_do_not_show")
+	t.Setenv("ADMIT_STRIPE_WEBHOOK_SECRET", "whsec_do_not_show")
+	var help strings.Builder
+	if err := NewMain(io.Discard, &help).ParseFlags([]string{"--help"}); err == nil {
+		t.Fatal("--help returned no error")
+	}
+	if strings.Contains(help.String(), "do_not_show") || !strings.Contains(help.String(), "ADMIT_STRIPE_SECRET_KEY_FILE") {
+		t.Fatalf("--help shows a secret from the environment, or no _FILE twin:\n%s", help.String())
+	}
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags(nil); err != nil || m.Config.StripeSecretKey != "sk_test_do_not_show" {
+		t.Fatalf("secret twin: %v, %q", err, m.Config.StripeSecretKey)
+	}
+
+	for name, value := range map[string]string{
+		"ADMIT_DATABASE_MAX_CONNS": "16x", // was read as 16
+		"ADMIT_CACHE_TTL":          "soon",
+		"ADMIT_DEMO":               "maybe",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			err := NewMain(io.Discard, io.Discard).ParseFlags(nil)
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s=%s: %v, want an error naming the variable", name, value, err)
+			}
+		})
+	}
+	t.Run("secret file", func(t *testing.T) {
+		t.Setenv("ADMIT_STRIPE_SECRET_KEY_FILE", t.TempDir()+"/missing")
+		err := NewMain(io.Discard, io.Discard).ParseFlags(nil)
+		if err == nil || !strings.Contains(err.Error(), "ADMIT_STRIPE_SECRET_KEY_FILE") {
+			t.Fatalf("a missing secret file: %v", err)
+		}
+	})
+}

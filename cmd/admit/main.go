@@ -108,11 +108,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
 }
 
-// parse parses a subcommand's flags; bind adds them to the set.
-func parse(name string, args []string, stderr io.Writer, bind ...func(*flag.FlagSet)) error {
+// parse parses a subcommand's flags: config binds the Config's flags, which
+// have environment twins; extra binds the subcommand's own.
+func parse(name string, args []string, stderr io.Writer, config func(*flag.FlagSet), extra ...func(*flag.FlagSet)) error {
 	fs := flag.NewFlagSet("admit "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	for _, b := range bind {
+	config(fs)
+	describeEnv(fs)
+	twins := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { twins[f.Name] = true })
+	for _, b := range extra {
 		b(fs)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -123,6 +128,9 @@ func parse(name string, args []string, stderr io.Writer, bind ...func(*flag.Flag
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if err := applyEnv(fs, twins); err != nil {
+		return usageError{err.Error()}
 	}
 	return nil
 }
