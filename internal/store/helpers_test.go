@@ -17,12 +17,11 @@ import (
 // testNow is the fixed clock of every test: the store never reads the real time.
 var testNow = time.Date(2031, time.March, 3, 9, 0, 0, 0, time.UTC)
 
-// forEachEngine runs fn as a subtest on a fresh SQLite and a fresh PostgreSQL database.
+// forEachEngine runs fn as a subtest on a fresh SQLite and a fresh
+// PostgreSQL database; SQLite still runs when PostgreSQL is unavailable.
 func forEachEngine(t *testing.T, fn func(t *testing.T, e testenv.Engine)) {
 	t.Helper()
-	for _, e := range testenv.Engines(t) {
-		t.Run(e.Name, func(t *testing.T) { fn(t, e) })
-	}
+	testenv.ForEachEngine(t, fn)
 }
 
 // openDB opens a database with the fixed clock, without migrating.

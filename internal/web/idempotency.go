@@ -236,7 +236,7 @@ func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				call, done := context.WithTimeout(ctx, lease/3)
+				call, done := context.WithTimeout(ctx, lease) // past the lease a renewal is moot
 				err := st.ExtendIdempotent(call, userID, key, lease)
 				done()
 				if err != nil && ctx.Err() == nil {
