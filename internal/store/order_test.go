@@ -306,8 +306,16 @@ func TestConcurrentCancelsAndRebuys(t *testing.T) {
 		rebuyErrs := make([]error, len(mine))
 		for i, o := range mine {
 			wg.Add(2)
-			go func() { defer wg.Done(); <-start; _, cancelErrs[i] = s.db.CancelOrder(s.attendees[i%len(s.attendees)], o.ID) }()
-			go func() { defer wg.Done(); <-start; rebuys[i], rebuyErrs[i] = s.order(s.attendees[(i+1)%len(s.attendees)], 2) }()
+			go func() {
+				defer wg.Done()
+				<-start
+				_, cancelErrs[i] = s.db.CancelOrder(s.attendees[i%len(s.attendees)], o.ID)
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				rebuys[i], rebuyErrs[i] = s.order(s.attendees[(i+1)%len(s.attendees)], 2)
+			}()
 		}
 		close(start)
 		wg.Wait()
