@@ -138,7 +138,7 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 			if ctx.Err() != nil {
 				return // the client is gone
 			}
-			writeStoreProblem(ctx, w, "begin idempotent", err)
+			WriteProblem(w, ProblemFor(ctx, slog.Default(), "begin idempotent", err))
 			return
 		}
 		switch res.Outcome {
@@ -249,15 +249,6 @@ func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID
 		cancel() // also ends a renewal in flight
 		<-finished
 	}
-}
-
-// writeStoreProblem answers a store failure, logging internal errors.
-func writeStoreProblem(ctx context.Context, w http.ResponseWriter, what string, err error) {
-	p := ProblemFrom(err)
-	if p.Status == 500 {
-		slog.ErrorContext(ctx, what, "request_id", RequestID(ctx), "err", err)
-	}
-	WriteProblem(w, p)
 }
 
 // validIdempotencyKey reports whether k is 1 to 255 printable ASCII characters.

@@ -139,12 +139,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		u, err := s.accounts.Authenticate(r.Context(), strings.TrimSpace(token))
 		if err != nil {
-			p := ProblemFrom(err)
-			if p.Status == 500 {
-				s.log.ErrorContext(r.Context(), "authenticate", "request_id", RequestID(r.Context()), "err", err)
-			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="admit", error="invalid_token"`)
-			WriteProblem(w, p)
+			WriteProblem(w, ProblemFor(r.Context(), s.log, "authenticate", err))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(admit.NewContextWithUser(r.Context(), u)))

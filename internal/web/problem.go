@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,6 +75,22 @@ func NewProblem(status int, detail string, fields ...admit.FieldError) *Problem 
 		title = "Client Closed Request" // nginx's name; no client reads it
 	}
 	return &Problem{Type: ProblemTypeBase + kind, Title: title, Status: status, Detail: detail, Errors: fields}
+}
+
+// ProblemFor is ProblemFrom for a request's error: an internal error is
+// logged (its details never reach the client) as what, and one that
+// happened because the client went away is a 499 logged at debug level.
+func ProblemFor(ctx context.Context, log *slog.Logger, what string, err error) *Problem {
+	p := ProblemFrom(err)
+	if p.Status < 500 {
+		return p
+	}
+	if ctx.Err() != nil {
+		log.DebugContext(ctx, "request abandoned", "request_id", RequestID(ctx), "err", err)
+		return NewProblem(499, "the client closed the request")
+	}
+	log.ErrorContext(ctx, what, "request_id", RequestID(ctx), "err", err)
+	return p
 }
 
 // ProblemFrom turns any error into a problem. Domain errors keep their

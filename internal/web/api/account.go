@@ -33,20 +33,14 @@ func (h *handler) registerAccounts() {
 	huma.Register(h.api, op("signUp", http.MethodPost, "/accounts", "Sign up as an attendee", "Accounts", public, 201, 409),
 		func(ctx context.Context, in *signUpInput) (*itemOutput[*admit.User], error) {
 			u, err := h.Accounts.CreateUser(ctx, admit.NewUser{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name, Role: admit.RoleAttendee})
-			if err != nil {
-				return nil, h.fail(ctx, err)
-			}
-			return &itemOutput[*admit.User]{Body: u}, nil
+			return answer(h, ctx, u, err)
 		})
 
 	tokenOp := op("issueToken", http.MethodPost, "/auth/token", "Get a bearer token", "Accounts", public, 200, 401, 429)
 	tokenOp.Description = "Wrong email and wrong password get the same 401; repeated failures get 429 with Retry-After."
 	huma.Register(h.api, tokenOp, func(ctx context.Context, in *tokenInput) (*itemOutput[*admit.Token], error) {
 		tok, err := h.Accounts.IssueToken(ctx, in.Body.Email, in.Body.Password, web.ClientAddr(ctx))
-		if err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		return &itemOutput[*admit.Token]{Body: tok}, nil
+		return answer(h, ctx, tok, err)
 	})
 
 	huma.Register(h.api, op("revokeToken", http.MethodDelete, "/auth/token", "Revoke the token sent", "Accounts", bearer, 204),

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/cache"
@@ -77,17 +78,7 @@ func dedupe(xs []int) []int {
 // fail turns a service error into a problem, logging internal ones once:
 // their details never reach the client.
 func (h *handler) fail(ctx context.Context, err error) error {
-	p := web.ProblemFrom(err)
-	if ctx.Err() != nil && p.Status >= 500 {
-		// The client went away (or timed out): nobody reads this answer,
-		// and it is no fault of ours.
-		h.Logger.DebugContext(ctx, "request abandoned", "request_id", web.RequestID(ctx), "err", err)
-		return web.NewProblem(499, "the client closed the request")
-	}
-	if p.Status >= 500 {
-		h.Logger.ErrorContext(ctx, "request failed", "request_id", web.RequestID(ctx), "err", err)
-	}
-	return p
+	return web.ProblemFor(ctx, h.Logger, "request failed", err)
 }
 
 // changed is called after every successful catalogue write.
@@ -128,16 +119,6 @@ func (h *handler) cachedResponse(o *huma.Operation, bodyType reflect.Type) {
 	}
 }
 
-// conditional answers with body, or 304 when the client's tag matches.
-func conditional(ifNoneMatch string, body []byte, cacheControl string) *cachedOutput {
-	etag := cache.ETag(body)
-	out := &cachedOutput{Status: 200, ContentType: "application/json", ETag: etag, CacheControl: cacheControl, Body: body}
-	if web.ETagMatches(ifNoneMatch, etag) {
-		out.Status, out.Body, out.ContentType = http.StatusNotModified, nil, ""
-	}
-	return out
-}
-
 // CachedPatterns are the public lists the router serves from its cache
 // (to anonymous callers) for Cache.TTL after rendering them.
 var CachedPatterns = []string{"GET /api/v1/events", "GET /api/v1/cities", "GET /api/v1/locations", "GET /api/v1/countries"}
@@ -146,30 +127,38 @@ var CachedPatterns = []string{"GET /api/v1/events", "GET /api/v1/cities", "GET /
 // cache may keep for the cache TTL.
 func (h *handler) cachedList(ctx context.Context, ifNoneMatch string, load func() (any, error)) (*cachedOutput, error) {
 	v, err := load()
-	if err != nil {
-		return nil, h.fail(ctx, err)
-	}
-	body, err := json.Marshal(v)
-	if err != nil {
-		return nil, h.fail(ctx, err)
-	}
 	cc := "public, no-cache"
 	if ttl := int(h.Cache.TTL().Seconds()); ttl > 0 {
-		cc = "public, max-age=" + itoa(ttl)
+		cc = "public, max-age=" + strconv.Itoa(ttl)
 	}
-	return conditional(ifNoneMatch, body, cc), nil
+	return h.render(ctx, ifNoneMatch, v, err, cc)
 }
 
-// uncached serves a public read that must be exact: clients and CDNs may
-// keep it but must revalidate every time.
-func (h *handler) uncached(ctx context.Context, ifNoneMatch string, v any, private bool) (*cachedOutput, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return nil, h.fail(ctx, err)
-	}
+// uncached serves a public read that must be exact (or, private, one only
+// its caller may see): clients and CDNs may keep it but must revalidate
+// every time.
+func (h *handler) uncached(ctx context.Context, ifNoneMatch string, v any, err error, private bool) (*cachedOutput, error) {
 	cc := "public, no-cache"
 	if private {
 		cc = "private, no-store"
 	}
-	return conditional(ifNoneMatch, body, cc), nil
+	return h.render(ctx, ifNoneMatch, v, err, cc)
+}
+
+// render answers v as JSON with its ETag, or 304 when the client's tag
+// matches; err (from loading v) is answered instead.
+func (h *handler) render(ctx context.Context, ifNoneMatch string, v any, err error, cacheControl string) (*cachedOutput, error) {
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	etag := cache.ETag(body)
+	out := &cachedOutput{Status: 200, ContentType: "application/json", ETag: etag, CacheControl: cacheControl, Body: body}
+	if web.ETagMatches(ifNoneMatch, etag) {
+		out.Status, out.Body, out.ContentType = http.StatusNotModified, nil, ""
+	}
+	return out, nil
 }

@@ -79,10 +79,7 @@ func (h *handler) registerEvents() {
 		}
 		if f.OrganizationID != "" && admit.UserFromContext(ctx).CanManageOrganization(f.OrganizationID) {
 			v, err := load() // the organizer's own view, drafts included: never shared
-			if err != nil {
-				return nil, h.fail(ctx, err)
-			}
-			return h.uncached(ctx, in.IfNoneMatch, v, true)
+			return h.uncached(ctx, in.IfNoneMatch, v, err, true)
 		}
 		return h.cachedList(ctx, in.IfNoneMatch, load)
 	})
@@ -94,7 +91,7 @@ func (h *handler) registerEvents() {
 		if err != nil {
 			return nil, h.fail(ctx, err)
 		}
-		return h.uncached(ctx, in.IfNoneMatch, e, e.Status == admit.EventDraft)
+		return h.uncached(ctx, in.IfNoneMatch, e, nil, e.Status == admit.EventDraft)
 	})
 
 	create := op("createEvent", http.MethodPost, "/events", "Create a draft event (organizers, admins)", "Catalogue", bearer, 201, 403)

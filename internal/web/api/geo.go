@@ -100,10 +100,7 @@ func (h *handler) registerGeo() {
 	h.cachedResponse(&getCity, reflect.TypeFor[admit.City]())
 	huma.Register(h.api, getCity, func(ctx context.Context, in *getInput) (*cachedOutput, error) {
 		c, err := h.Geo.FindCity(ctx, in.ID)
-		if err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		return h.uncached(ctx, in.IfNoneMatch, c, false)
+		return h.uncached(ctx, in.IfNoneMatch, c, err, false)
 	})
 
 	huma.Register(h.api, op("createCity", http.MethodPost, "/cities", "Add a city (admins)", "Catalogue", bearer, 201, 403, 409),
@@ -144,10 +141,7 @@ func (h *handler) registerGeo() {
 	h.cachedResponse(&getLocation, reflect.TypeFor[admit.Location]())
 	huma.Register(h.api, getLocation, func(ctx context.Context, in *getInput) (*cachedOutput, error) {
 		l, err := h.Geo.FindLocation(ctx, in.ID)
-		if err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		return h.uncached(ctx, in.IfNoneMatch, l, false)
+		return h.uncached(ctx, in.IfNoneMatch, l, err, false)
 	})
 
 	huma.Register(h.api, op("createLocation", http.MethodPost, "/locations", "Add a venue (organizers, admins)", "Catalogue", bearer, 201, 403),

@@ -81,10 +81,7 @@ func (h *handler) registerOrders() {
 				return nil, h.fail(ctx, err)
 			}
 			items, next, err := h.Orders.ListMyOrders(ctx, page)
-			if err != nil {
-				return nil, h.fail(ctx, err)
-			}
-			return &itemOutput[listBody[admit.Order]]{Body: listBody[admit.Order]{Items: items, NextCursor: next}}, nil
+			return answer(h, ctx, listBody[admit.Order]{Items: items, NextCursor: next}, err)
 		})
 
 	huma.Register(h.api, op("myTickets", http.MethodGet, "/me/tickets", "The tickets of the orders the caller placed", "Orders", bearer, 200),
@@ -94,10 +91,7 @@ func (h *handler) registerOrders() {
 				return nil, h.fail(ctx, err)
 			}
 			items, next, err := h.Orders.ListMyTickets(ctx, page)
-			if err != nil {
-				return nil, h.fail(ctx, err)
-			}
-			return &itemOutput[listBody[admit.Ticket]]{Body: listBody[admit.Ticket]{Items: items, NextCursor: next}}, nil
+			return answer(h, ctx, listBody[admit.Ticket]{Items: items, NextCursor: next}, err)
 		})
 
 	users := op("listRegistrants", http.MethodGet, "/users", "An event's registered attendees (its organizers, admins)", "Orders", bearer, 200, 403, 404)

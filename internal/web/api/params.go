@@ -147,5 +147,3 @@ func amountParam(p *admit.Problems, name, v string) *int64 {
 	}
 	return &n
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
