@@ -195,8 +195,12 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
 	// Microseconds are what is stored: answers built from now match reads.
-	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}, nil
+	return &Tx{Tx: tx, db: db, now: db.storedNow()}, nil
 }
+
+// storedNow is the clock's time as stored (microseconds): answers built
+// from it match what is read back.
+func (db *DB) storedNow() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
 
 // inTx runs fn in a write transaction and commits when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {

@@ -22,7 +22,7 @@ const eventColumns = `e.id, e.organization_id, e.title, e.description, e.categor
 // eventRow is an event as scanned, with the sort keys a cursor needs.
 type eventRow struct {
 	admit.Event
-	startsAt, popularity int64
+	startsAt int64 // the stored form of StartsAt, for cursors
 }
 
 func scanEvent(s scanner) (eventRow, error) {
@@ -31,9 +31,8 @@ func scanEvent(s scanner) (eventRow, error) {
 	var tags string
 	var ends, created, updated int64
 	err := s.Scan(&e.ID, &e.OrganizationID, &e.Title, &e.Description, &e.Category, &tags, &e.CityID, &e.Country,
-		&e.LocationID, &r.startsAt, &ends, &e.TimeZone, &e.Status, &e.StreamURL, &r.popularity, &created, &updated,
+		&e.LocationID, &r.startsAt, &ends, &e.TimeZone, &e.Status, &e.StreamURL, &e.Popularity, &created, &updated,
 		&e.PaymentProvider, &e.HoldMinutes, &e.RefundUntilHoursBeforeStart)
-	e.Popularity = r.popularity
 	if err != nil {
 		return r, err
 	}
@@ -92,7 +91,7 @@ func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Even
 	}
 	found, next := nextCursor(found, limit, sortName, func(r eventRow) (string, string) {
 		if sortName == string(admit.SortPopularity) {
-			return strconv.FormatInt(r.popularity, 10), r.ID
+			return strconv.FormatInt(r.Popularity, 10), r.ID
 		}
 		return strconv.FormatInt(r.startsAt, 10), r.ID
 	})

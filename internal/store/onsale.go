@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/admit-events/admit"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -94,7 +93,7 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 		}
 	}()
 	first := holds[0].req
-	now := db.Now().UTC().Truncate(time.Microsecond) // as stored
+	now := db.storedNow()
 	ids, users, quantities, attendees, payloads := make([]string, len(holds)), make([]string, len(holds)),
 		make([]int64, len(holds)), make([]string, len(holds)), make([]string, len(holds))
 	byID := make(map[string]*fastHold, len(holds))
