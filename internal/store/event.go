@@ -234,19 +234,7 @@ func (db *DB) CreateEvent(ctx context.Context, e *admit.Event) error {
 		if err := tx.placeEvent(ctx, e); err != nil {
 			return err
 		}
-		e.CreatedAt, e.UpdatedAt = tx.now, tx.now
-		tags, _ := json.Marshal(e.Tags)
-		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, organization_id, title, description, category, category_key, tags,
-			city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, created_at, updated_at,
-			payment_provider, hold_minutes, refund_until_hours_before_start)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20)`,
-			e.ID, e.OrganizationID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags),
-			e.CityID, e.Country, e.LocationID, ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly),
-			e.TimeZone, e.Status, e.StreamURL, ts(tx.now), e.PaymentProvider, e.HoldMinutes, e.RefundUntilHoursBeforeStart)
-		if err != nil {
-			return fmt.Errorf("store: create event: %w", translate(err))
-		}
-		return db.engine.indexEvent(ctx, tx, e.ID)
+		return tx.insertEvent(ctx, e)
 	})
 }
 
@@ -274,6 +262,24 @@ func (tx *Tx) placeEvent(ctx context.Context, e *admit.Event) error {
 	e.Country, e.TimeZone = c.Country, c.TimeZone
 	e.StartsAt, e.EndsAt = e.StartsAt.In(loc), e.EndsAt.In(loc)
 	return nil
+}
+
+// insertEvent stores a placed, validated event with its id and status set,
+// and indexes it for search.
+func (tx *Tx) insertEvent(ctx context.Context, e *admit.Event) error {
+	e.CreatedAt, e.UpdatedAt = tx.now, tx.now
+	tags, _ := json.Marshal(e.Tags)
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (id, organization_id, title, description, category, category_key, tags,
+		city_id, country, location_id, starts_at, ends_at, start_date, time_zone, status, stream_url, popularity, created_at, updated_at,
+		payment_provider, hold_minutes, refund_until_hours_before_start)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21)`,
+		e.ID, e.OrganizationID, e.Title, e.Description, e.Category, categoryKey(e.Category), string(tags),
+		e.CityID, e.Country, e.LocationID, ts(e.StartsAt), ts(e.EndsAt), e.StartsAt.Format(time.DateOnly),
+		e.TimeZone, e.Status, e.StreamURL, e.Popularity, ts(tx.now), e.PaymentProvider, e.HoldMinutes, e.RefundUntilHoursBeforeStart)
+	if err != nil {
+		return fmt.Errorf("store: insert event: %w", translate(err))
+	}
+	return tx.db.engine.indexEvent(ctx, tx, e.ID)
 }
 
 // checkProvider refuses a payment provider this server cannot take

@@ -82,6 +82,20 @@ func attachTicketTypes(ctx context.Context, q queryer, events []admit.Event, exa
 	return err
 }
 
+// insertTicketType stores a new, validated ticket type with a new id.
+func (tx *Tx) insertTicketType(ctx context.Context, t *admit.TicketType) error {
+	t.ID, t.CreatedAt = newID("tkt"), tx.now
+	_, err := tx.ExecContext(ctx, `INSERT INTO ticket_types (id, event_id, name, kind, price_amount, currency, quantity,
+		sale_starts_at, sale_ends_at, min_per_order, max_per_order, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		t.ID, t.EventID, t.Name, t.Kind, t.Price.Amount, t.Price.Currency, t.Quantity,
+		ts(t.SaleStartsAt), ts(t.SaleEndsAt), t.MinPerOrder, t.MaxPerOrder, ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: insert ticket type: %w", translate(err))
+	}
+	return nil
+}
+
 func inZoneOf(e *admit.Event, t time.Time) time.Time { return t.In(e.StartsAt.Location()) }
 
 // CreateTicketType adds a ticket type to an event that is not cancelled.
@@ -98,14 +112,8 @@ func (db *DB) CreateTicketType(ctx context.Context, t *admit.TicketType) error {
 		if err := t.Validate(); err != nil {
 			return err
 		}
-		t.ID, t.CreatedAt = newID("tkt"), tx.now
-		_, err = tx.ExecContext(ctx, `INSERT INTO ticket_types (id, event_id, name, kind, price_amount, currency, quantity,
-			sale_starts_at, sale_ends_at, min_per_order, max_per_order, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			t.ID, t.EventID, t.Name, t.Kind, t.Price.Amount, t.Price.Currency, t.Quantity,
-			ts(t.SaleStartsAt), ts(t.SaleEndsAt), t.MinPerOrder, t.MaxPerOrder, ts(tx.now))
-		if err != nil {
-			return fmt.Errorf("store: create ticket type: %w", translate(err))
+		if err := tx.insertTicketType(ctx, t); err != nil {
+			return err
 		}
 		avail := t.Quantity
 		t.Available = &avail
