@@ -91,6 +91,7 @@ func TestStripeNotConfigured(t *testing.T) {
 			t.Fatalf("payment_provider %q after refused changes, want manual", ev.PaymentProvider)
 		}
 		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "manual"}).want(t, 200)
+		s.call("POST", "/api/v1/webhooks/stripe", "", `{"id":"evt_x"}`, "Stripe-Signature", "t=1,v1=00").wantProblem(t, 503, "")
 	})
 }
 
