@@ -135,11 +135,12 @@ func (e engine) unindexEvent(ctx context.Context, tx *Tx, eventID string) error 
 	return err
 }
 
-// lockOrder is the row-lock suffix of findOrder before a change. SQLite
-// needs none: its write transactions are exclusive from BEGIN.
-func (e engine) lockOrder() string {
+// forUpdate is the suffix of a SELECT that locks the rows of the table
+// aliased alias before a change. SQLite needs none: its write transactions
+// are exclusive from BEGIN.
+func (e engine) forUpdate(alias string) string {
 	if e == postgresEngine {
-		return " FOR UPDATE OF o"
+		return " FOR UPDATE OF " + alias
 	}
 	return ""
 }

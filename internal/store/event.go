@@ -375,16 +375,60 @@ func (db *DB) PublishEvent(ctx context.Context, id string) (*admit.Event, error)
 	})
 }
 
-// CancelEvent cancels an event for good.
+// CancelEvent cancels an event for good. Its ticket types close in the
+// same transaction, so that no order can take their seats any more; then
+// every order still pending or paid is settled (CancelEventOrders). The
+// event.cancelled outbox row has the dispatcher finish that if this
+// process dies first.
 func (db *DB) CancelEvent(ctx context.Context, id string) (*admit.Event, error) {
+	e, err := db.closeEvent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// Committed work: finish it even if the caller stops waiting.
+	if err := db.CancelEventOrders(context.WithoutCancel(ctx), id); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// closeEvent marks an event cancelled and closes its ticket types.
+func (db *DB) closeEvent(ctx context.Context, id string) (*admit.Event, error) {
 	return db.setStatus(ctx, id, admit.EventCancelled, func(tx *Tx, e *admit.Event) error {
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is already cancelled")
 		}
-		return tx.cancelEventOrders(ctx, id)
+		if err := tx.closeTicketTypes(ctx, id); err != nil {
+			return err
+		}
+		return tx.outbox(ctx, "event.cancelled", id, map[string]any{"event_id": id})
 	})
 }
 
+// closeTicketTypes closes an event's ticket types, one row at a time in id
+// order (the order in which every transaction locks them): each UPDATE
+// waits for the orders taking that row's seats at the moment, which then
+// commit before the event's orders are listed, and every later order finds
+// the row closed.
+func (tx *Tx) closeTicketTypes(ctx context.Context, eventID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM ticket_types WHERE event_id = $1 ORDER BY id`, eventID)
+	if err != nil {
+		return fmt.Errorf("store: close ticket types: %w", err)
+	}
+	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET closed_at = $2 WHERE id = $1`, id, ts(tx.now)); err != nil {
+			return fmt.Errorf("store: close ticket types: %w", err)
+		}
+	}
+	return nil
+}
+
+// setStatus moves an event to status to after check approves; the change
+// applies only if no one else changed the status meanwhile.
 func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, check func(*Tx, *admit.Event) error) (*admit.Event, error) {
 	err := db.inTx(ctx, func(tx *Tx) error {
 		e, err := tx.managedEvent(ctx, id)
@@ -394,8 +438,14 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 		if err := check(tx, e); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE events SET status = $2, updated_at = $3 WHERE id = $1`, id, to, ts(tx.now))
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE events SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4`, id, to, ts(tx.now), e.Status)
+		if err != nil {
+			return fmt.Errorf("store: event status: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return admit.Errorf(admit.ECONFLICT, "the event's status changed meanwhile; look at it again")
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

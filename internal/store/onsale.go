@@ -46,7 +46,7 @@ WITH given AS (
 	UPDATE ticket_types t SET held = t.held + want.seats
 	FROM want, events e
 	WHERE t.id = $1 AND e.id = t.event_id AND e.id = $3 AND e.status = 'published'
-	  AND t.sold + t.held + want.seats <= t.quantity
+	  AND t.sold + t.held + want.seats <= t.quantity AND t.closed_at IS NULL
 	  AND t.sale_starts_at <= $2 AND $2 < t.sale_ends_at
 	  AND want.lo >= t.min_per_order AND want.hi <= t.max_per_order AND t.price_amount > 0
 	RETURNING t.price_amount, t.currency, e.payment_provider, $2 + e.hold_minutes * 60000000 AS expires_at

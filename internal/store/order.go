@@ -20,9 +20,15 @@ import (
 // expiry instant. Locks are always taken in the order orders → holds →
 // ticket types (sorted by id), so concurrent transactions cannot deadlock.
 
-// errSeatsGone is returned inside a payment transaction when a late payment
-// finds its seats sold; the caller fails the order in a new transaction.
-var errSeatsGone = errors.New("store: seats gone")
+// errEventCancelled refuses an order of a cancelled event.
+var errEventCancelled = &admit.Error{Code: admit.ECONFLICT, Kind: "event-cancelled", Message: "the event is cancelled"}
+
+// seatsGone is returned inside a payment transaction when a late payment
+// cannot take its seats again; the caller fails the order, saying why, in
+// a new transaction.
+type seatsGone struct{ reason string }
+
+func (e *seatsGone) Error() string { return "store: seats gone: " + e.reason }
 
 // CreateOrder holds the seats of a new order, or confirms it at once when
 // its total is 0. Sold-out is ECONFLICT with Kind "sold-out".
@@ -62,7 +68,7 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", n.EventID)
 	}
 	if e.Status == admit.EventCancelled {
-		return nil, &admit.Error{Code: admit.ECONFLICT, Kind: "event-cancelled", Message: "the event is cancelled"}
+		return nil, errEventCancelled
 	}
 	types, err := tx.ticketTypesOf(ctx, e.ID)
 	if err != nil {
@@ -159,7 +165,7 @@ func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool) error {
 		if sold {
 			set = "held = held - $2, sold = sold + $3"
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET `+set+` WHERE id = $1 AND sold + held - $2 + $3 <= quantity`,
+		res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET `+set+` WHERE id = $1 AND sold + held - $2 + $3 <= quantity AND closed_at IS NULL`,
 			it.TicketTypeID, swept, it.Quantity)
 		if err != nil {
 			return fmt.Errorf("store: take seats: %w", translate(err))
@@ -189,12 +195,22 @@ func (tx *Tx) sweepExpiredHolds(ctx context.Context, ticketTypeID string) (int64
 	return sum, err
 }
 
+// soldOut says why takeSeats could not take a ticket type's seats: its
+// event was cancelled (it is closed), or not enough are left.
 func (tx *Tx) soldOut(ctx context.Context, ticketTypeID string, swept int64) error {
 	var name string
 	var left int64
-	err := tx.QueryRowContext(ctx, `SELECT name, quantity - sold - held + $2 FROM ticket_types WHERE id = $1`, ticketTypeID, swept).Scan(&name, &left)
+	var closed sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT name, quantity - sold - held + $2, closed_at FROM ticket_types WHERE id = $1`, ticketTypeID, swept).
+		Scan(&name, &left, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return admit.Errorf(admit.ENOTFOUND, "the ticket type %q no longer exists", ticketTypeID)
+	}
 	if err != nil {
 		return fmt.Errorf("store: sold out: %w", err)
+	}
+	if closed.Valid {
+		return errEventCancelled
 	}
 	left = max(left, 0)
 	return &admit.Error{Code: admit.ECONFLICT, Kind: admit.KindSoldOut, Available: &left,

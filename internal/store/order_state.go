@@ -15,7 +15,7 @@ import (
 
 // lockedOrder loads an order with its row locked for change.
 func (tx *Tx) lockedOrder(ctx context.Context, id string) (*admit.Order, string, error) {
-	return findOrder(ctx, tx, id, tx.db.engine.lockOrder())
+	return findOrder(ctx, tx, id, tx.db.engine.forUpdate("o"))
 }
 
 // orderTx loads an order for change, locked, and checks the caller's right:
@@ -302,13 +302,14 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 		}
 		return tx.pay(ctx, o, ref)
 	})
-	if errors.Is(err, errSeatsGone) {
+	var gone *seatsGone
+	if errors.As(err, &gone) {
 		err = db.inTx(ctx, func(tx *Tx) error {
 			o, _, err := tx.lockedOrder(ctx, id)
 			if err != nil || o.Status == admit.OrderPaid || o.Status == admit.OrderFailed {
 				return err
 			}
-			return tx.fail(ctx, o, ref)
+			return tx.fail(ctx, o, ref, gone.reason)
 		})
 	}
 	if err != nil {
@@ -329,8 +330,10 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	}
 	if lapsed {
 		// The hold is gone (or going): take the seats again if they are there.
-		if err := tx.takeSeats(ctx, o, true); admit.ErrorCode(err) == admit.ECONFLICT {
-			return errSeatsGone
+		if err := tx.takeSeats(ctx, o, true); err == errEventCancelled {
+			return &seatsGone{reason: "the event is cancelled"}
+		} else if admit.ErrorCode(err) == admit.ECONFLICT {
+			return &seatsGone{reason: "sold out after the hold expired"}
 		} else if err != nil {
 			return err
 		}
@@ -357,9 +360,10 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	return tx.setOrderStatus(ctx, o, admit.OrderPaid, map[string]any{"late": lapsed})
 }
 
-// fail records that a paid-for order could not get its seats: it fails and
-// its payment is refunded in full, and the attendee is told (outbox).
-func (tx *Tx) fail(ctx context.Context, o *admit.Order, ref string) error {
+// fail records that a paid-for order could not get its seats, and why: it
+// fails and its payment is refunded in full, and the attendee is told
+// (outbox).
+func (tx *Tx) fail(ctx context.Context, o *admit.Order, ref, reason string) error {
 	if _, err := tx.releaseHolds(ctx, o.ID); err != nil {
 		return err
 	}
@@ -369,7 +373,7 @@ func (tx *Tx) fail(ctx context.Context, o *admit.Order, ref string) error {
 	if err := tx.refund(ctx, o, o.Total.Amount-o.Refunded.Amount); err != nil {
 		return err
 	}
-	return tx.setOrderStatus(ctx, o, admit.OrderFailed, map[string]any{"reason": "sold out after the hold expired"})
+	return tx.setOrderStatus(ctx, o, admit.OrderFailed, map[string]any{"reason": reason})
 }
 
 // setPaymentRef records the provider's reference of the payment, if given.
@@ -399,53 +403,76 @@ func (tx *Tx) ticketHolders(ctx context.Context, o *admit.Order) ([]admit.Attend
 // ExpireOrders records the expiry of up to limit pending orders whose hold
 // lapsed, returning their seats; it returns how many it expired.
 func (db *DB) ExpireOrders(ctx context.Context, limit int) (int, error) {
-	rows, err := db.primary.QueryContext(ctx, `SELECT id FROM orders WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
-		ts(db.Now()), limit)
-	if err != nil {
-		return 0, fmt.Errorf("store: expire orders: %w", err)
-	}
-	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	ids, err := db.orderIDs(ctx, `status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, ts(db.Now()), limit)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, id := range ids {
-		err := db.inTx(ctx, func(tx *Tx) error {
-			o, _, err := tx.lockedOrder(ctx, id)
-			if err != nil || o.Status != admit.OrderPending || tx.now.Before(o.ExpiresAt) {
-				return err // paid or released meanwhile
-			}
-			n++
-			return tx.release(ctx, o, admit.OrderExpired)
-		})
-		if err != nil {
-			return n, err
+	err = db.settleOrders(ctx, ids, func(tx *Tx, o *admit.Order) error {
+		if o.Status != admit.OrderPending || tx.now.Before(o.ExpiresAt) {
+			return nil // paid or released meanwhile
 		}
-	}
-	return n, nil
+		n++
+		return tx.release(ctx, o, admit.OrderExpired)
+	})
+	return n, err
 }
 
-// cancelEventOrders releases every pending order of an event and cancels
-// every paid one with a full refund, in the caller's transaction.
-func (tx *Tx) cancelEventOrders(ctx context.Context, eventID string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM orders WHERE event_id = $1 AND status IN ('pending', 'paid') ORDER BY id`, eventID)
-	if err != nil {
-		return fmt.Errorf("store: event orders: %w", err)
+// CancelEventOrders settles the orders of a cancelled event: pending ones
+// are released, paid ones cancelled and refunded in full whatever the
+// policy. Each order is settled in a transaction of its own, so that a
+// large event takes no long lock; the event's ticket types are closed, so
+// no new order can appear meanwhile. It is idempotent: CancelEvent runs it,
+// and the event.cancelled outbox row again after a crash.
+func (db *DB) CancelEventOrders(ctx context.Context, eventID string) error {
+	var status admit.EventStatus
+	if err := db.primary.QueryRowContext(ctx, `SELECT status FROM events WHERE id = $1`, eventID).Scan(&status); err != nil {
+		return fmt.Errorf("store: cancelled event %s: %w", eventID, err)
 	}
-	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
-	if err != nil {
-		return err
+	if status != admit.EventCancelled {
+		return fmt.Errorf("store: event %s is %s, not cancelled: its orders stay", eventID, status)
 	}
-	for _, id := range ids {
-		o, _, err := tx.lockedOrder(ctx, id)
+	for {
+		ids, err := db.orderIDs(ctx, `event_id = $1 AND status IN ('pending', 'paid') ORDER BY id LIMIT 100`, eventID)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		err = db.settleOrders(ctx, ids, func(tx *Tx, o *admit.Order) error {
+			switch o.Status {
+			case admit.OrderPaid:
+				return tx.cancelPaid(ctx, o, true)
+			case admit.OrderPending:
+				return tx.release(ctx, o, admit.OrderCancelled)
+			}
+			return nil // settled meanwhile
+		})
 		if err != nil {
 			return err
 		}
-		if o.Status == admit.OrderPaid {
-			err = tx.cancelPaid(ctx, o, true)
-		} else {
-			err = tx.release(ctx, o, admit.OrderCancelled)
-		}
+	}
+}
+
+// orderIDs lists the ids of the orders matching where (and its order and
+// limit).
+func (db *DB) orderIDs(ctx context.Context, where string, args ...any) ([]string, error) {
+	rows, err := db.primary.QueryContext(ctx, `SELECT id FROM orders WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: orders: %w", err)
+	}
+	return scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+}
+
+// settleOrders runs settle on each order of ids, locked, each in a
+// transaction of its own.
+func (db *DB) settleOrders(ctx context.Context, ids []string, settle func(*Tx, *admit.Order) error) error {
+	for _, id := range ids {
+		err := db.inTx(ctx, func(tx *Tx) error {
+			o, _, err := tx.lockedOrder(ctx, id)
+			if err != nil {
+				return err
+			}
+			return settle(tx, o)
+		})
 		if err != nil {
 			return err
 		}

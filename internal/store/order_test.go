@@ -689,3 +689,174 @@ func TestLapsedHoldsAreAvailable(t *testing.T) {
 		available("UpdateTicketType after the hold lapsed", *tt, 10)
 	})
 }
+
+// An organizer cancels an event while buyers keep ordering: every order
+// that got an answer is cancelled with the others, whichever committed
+// first, and no seat stays taken.
+func TestCancellingAnEventRacingOrders(t *testing.T) {
+	for name, price := range map[string]admit.Money{"held": eur(1000), "free": eur(0)} {
+		t.Run(name, func(t *testing.T) {
+			forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+				s := newOnsale(t, e, 100000, price, admit.ProviderManual)
+				var answered sync.Map
+				var wg sync.WaitGroup
+				some := make(chan struct{}, 64)
+				for i := range 16 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							o, err := s.order(s.attendees[i%len(s.attendees)], 1)
+							if err != nil {
+								var ae *admit.Error
+								if !errors.As(err, &ae) || ae.Kind != "event-cancelled" {
+									t.Errorf("order: %v", err)
+								}
+								return
+							}
+							answered.Store(o.ID, o.Status)
+							select {
+							case some <- struct{}{}:
+							default:
+							}
+						}
+					}()
+				}
+				for range 32 {
+					<-some
+				}
+				_, err := s.db.CancelEvent(s.org, s.event.ID)
+				wg.Wait()
+				must(t, "CancelEvent", err)
+				n := 0
+				answered.Range(func(id, _ any) bool {
+					n++
+					o, err := s.db.FindOrder(s.admin, id.(string))
+					if err != nil || o.Status != admit.OrderCancelled {
+						t.Errorf("order %s outlived its event's cancellation: %+v, %v", id, o, err)
+						return false
+					}
+					return true
+				})
+				var live int
+				s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders WHERE status IN ('pending', 'paid')`).Scan(&live)
+				if sold, held := s.counts(t); sold != 0 || held != 0 || live != 0 || n < 32 {
+					t.Fatalf("after cancelling the event: sold %d, held %d, %d live orders (%d answered)", sold, held, live, n)
+				}
+			})
+		})
+	}
+}
+
+// A Stripe payment that arrives after the organizer cancelled the event
+// must not buy seats of the cancelled event: the order fails and the
+// money goes back.
+func TestPaymentAfterTheEventIsCancelled(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1500), admit.ProviderStripe)
+		o, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		_, err = s.db.CancelEvent(s.org, s.event.ID)
+		must(t, "CancelEvent", err)
+		got, err := s.db.ConfirmPayment(s.admin, admit.ProviderStripe, "evt_late", o.ID, "pi_late")
+		must(t, "ConfirmPayment", err)
+		if got.Status != admit.OrderFailed || len(got.Tickets) != 0 || got.Refunded.Amount != 3000 {
+			t.Fatalf("payment after the cancellation: %s with %d tickets, refunded %d", got.Status, len(got.Tickets), got.Refunded.Amount)
+		}
+		var refunds int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM refunds WHERE order_id = $1 AND amount = 3000`, o.ID).Scan(&refunds)
+		if sold, held := s.counts(t); sold != 0 || held != 0 || refunds != 1 {
+			t.Fatalf("sold %d held %d, %d refunds", sold, held, refunds)
+		}
+	})
+}
+
+// Organizers lower a ticket type's quantity while buyers order: each edit
+// either fits what is sold and held at that instant or is refused, and the
+// inventory rule holds throughout.
+func TestQuantityEditsRacingOrders(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 200, eur(1000), admit.ProviderManual)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if i%10 == 0 {
+					q := int64(200 - i/2)
+					_, err := s.db.UpdateTicketType(s.org, s.event.ID, s.tt, admit.TicketTypeUpdate{Quantity: &q})
+					if err != nil && admit.ErrorCode(err) != admit.EINVALID {
+						t.Errorf("lowering the quantity to %d: %v", q, err)
+					}
+					return
+				}
+				_, err := s.order(s.attendees[i%len(s.attendees)], int64(i%2+1))
+				if err != nil && admit.ErrorCode(err) != admit.ECONFLICT {
+					t.Errorf("order: %v", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		s.counts(t) // fails on sold + held > quantity
+	})
+}
+
+// The database refuses any write that would oversell, whatever the code
+// that sends it.
+func TestTheDatabaseRefusesOverselling(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		for _, set := range []string{"held = 11", "sold = 6, held = 5", "quantity = 0, sold = 1"} {
+			if _, err := s.db.primary.Exec(`UPDATE ticket_types SET `+set+` WHERE id = $1`, s.tt); err == nil {
+				t.Errorf("SET %s was accepted", set)
+			}
+		}
+		if _, err := s.db.primary.Exec(`UPDATE ticket_types SET sold = 4, held = 6 WHERE id = $1`, s.tt); err != nil {
+			t.Fatalf("filling the ticket type exactly: %v", err)
+		}
+	})
+}
+
+// A process that dies between cancelling an event and settling its orders
+// leaves an event.cancelled outbox row; its handler settles them, once.
+func TestAnInterruptedEventCancellationIsFinished(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		paid, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		_, err = s.db.MarkPaid(s.org, paid.ID)
+		must(t, "MarkPaid", err)
+		pending, err := s.order(s.attendees[1], 1)
+		must(t, "order", err)
+		if err := s.db.CancelEventOrders(s.admin, s.event.ID); err == nil {
+			t.Fatal("CancelEventOrders settled the orders of a published event")
+		}
+		if sold, held := s.counts(t); sold != 2 || held != 1 {
+			t.Fatalf("the orders of a published event were settled: sold %d held %d", sold, held)
+		}
+
+		_, err = s.db.closeEvent(s.org, s.event.ID) // and the process dies
+		must(t, "closeEvent", err)
+		var rows int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = 'event.cancelled' AND aggregate_id = $1`, s.event.ID).Scan(&rows)
+		if rows != 1 {
+			t.Fatalf("%d event.cancelled outbox rows", rows)
+		}
+		for range 2 { // delivered at least once
+			must(t, "CancelEventOrders", s.db.CancelEventOrders(s.admin, s.event.ID))
+		}
+		p, _ := s.db.FindOrder(s.admin, paid.ID)
+		q, _ := s.db.FindOrder(s.admin, pending.ID)
+		var refunds int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM refunds WHERE order_id = $1`, paid.ID).Scan(&refunds)
+		if p.Status != admit.OrderCancelled || p.Refunded.Amount != 2000 || refunds != 1 || q.Status != admit.OrderCancelled {
+			t.Fatalf("after the handler: paid order %s refunded %d in %d refunds, pending order %s", p.Status, p.Refunded.Amount, refunds, q.Status)
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d held %d", sold, held)
+		}
+	})
+}

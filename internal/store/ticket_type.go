@@ -134,7 +134,7 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is cancelled")
 		}
-		if t, err = findTicketType(ctx, tx, eventID, id); err != nil {
+		if t, err = tx.lockedTicketType(ctx, eventID, id); err != nil {
 			return err
 		}
 		if u.Price != nil && u.Price.Currency != t.Price.Currency && t.Sold > 0 {
@@ -172,7 +172,7 @@ func (db *DB) DeleteTicketType(ctx context.Context, eventID, id string) error {
 		if err != nil {
 			return err
 		}
-		t, err := findTicketType(ctx, tx, eventID, id)
+		t, err := tx.lockedTicketType(ctx, eventID, id)
 		if err != nil {
 			return err
 		}
@@ -196,8 +196,12 @@ func (db *DB) DeleteTicketType(ctx context.Context, eventID, id string) error {
 	})
 }
 
-func findTicketType(ctx context.Context, q queryer, eventID, id string) (admit.TicketType, error) {
-	t, err := scanTicketType(q.QueryRowContext(ctx, `SELECT `+ticketTypeColumns+` FROM ticket_types t WHERE t.id = $1 AND t.event_id = $2`, id, eventID))
+// lockedTicketType loads a ticket type with its row locked for change, so
+// that what is checked against its sold and held counts stays true until
+// commit: orders wait for the change, and then see it.
+func (tx *Tx) lockedTicketType(ctx context.Context, eventID, id string) (admit.TicketType, error) {
+	t, err := scanTicketType(tx.QueryRowContext(ctx, `SELECT `+ticketTypeColumns+` FROM ticket_types t WHERE t.id = $1 AND t.event_id = $2`+
+		tx.db.engine.forUpdate("t"), id, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, admit.Errorf(admit.ENOTFOUND, "no ticket type %q in this event", id)
 	}
