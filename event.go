@@ -41,8 +41,8 @@ type Event struct {
 	StreamURL      string      `json:"stream_url,omitempty" doc:"Link to the online stream, if any"`
 	// Registration settings.
 	PaymentProvider             string       `json:"payment_provider" enum:"manual,stripe" doc:"How paid orders are paid; orders totalling 0 are free whatever it says"`
-	HoldMinutes                 int64        `json:"hold_minutes" doc:"How long an order holds its seats while unpaid"`
-	RefundUntilHoursBeforeStart int64        `json:"refund_until_hours_before_start" doc:"Cancellations are refunded in full until this many hours before the start, not after"`
+	HoldMinutes                 int64        `json:"hold_minutes" minimum:"1" maximum:"1440" doc:"How long an order holds its seats while unpaid, in minutes (default: the server's --hold-ttl, 10 minutes)"`
+	RefundUntilHoursBeforeStart int64        `json:"refund_until_hours_before_start" minimum:"0" maximum:"8760" doc:"Cancellations are refunded in full until this many hours before the start, not after (default 48)"`
 	TicketTypes                 []TicketType `json:"ticket_types"`
 	Popularity                  int64        `json:"-"` // tickets sold: the order of sort=popularity
 	CreatedAt                   time.Time    `json:"created_at"`
@@ -63,8 +63,8 @@ type EventUpdate struct {
 	StreamURL   *string    `json:"stream_url,omitempty"`
 
 	PaymentProvider             *string `json:"payment_provider,omitempty" enum:"manual,stripe"`
-	HoldMinutes                 *int64  `json:"hold_minutes,omitempty"`
-	RefundUntilHoursBeforeStart *int64  `json:"refund_until_hours_before_start,omitempty"`
+	HoldMinutes                 *int64  `json:"hold_minutes,omitempty" minimum:"1" maximum:"1440"`
+	RefundUntilHoursBeforeStart *int64  `json:"refund_until_hours_before_start,omitempty" minimum:"0" maximum:"8760"`
 }
 
 // Apply copies the set fields onto e.
@@ -96,8 +96,8 @@ func (e *Event) Validate() error {
 	}
 	for i, t := range e.Tags {
 		e.Tags[i] = strings.TrimSpace(t)
-		if e.Tags[i] == "" || len(e.Tags[i]) > 50 {
-			p.Add("body.tags", "each tag must be 1 to 50 characters")
+		if e.Tags[i] == "" || len(e.Tags[i]) > 50 || !PlainText(e.Tags[i]) {
+			p.Add("body.tags", "each tag must be 1 to 50 characters of text")
 			break
 		}
 	}

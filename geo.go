@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Country is an ISO 3166-1 country; the list is seeded by a migration.
@@ -151,14 +153,27 @@ func LoadZone(name string) (*time.Location, error) {
 	return time.LoadLocation(name)
 }
 
+// checkText checks a text's length in characters, and that it is valid
+// UTF-8 without control characters other than tab and line breaks (a NUL
+// cannot even be stored by PostgreSQL).
 func checkText(p *Problems, location, s string, min, max int) {
 	n := len([]rune(s))
 	switch {
+	case !PlainText(s):
+		p.Add(location, "must be valid UTF-8 text without control characters")
 	case n < min && min == 1:
 		p.Add(location, "is required")
 	case n < min || n > max:
 		p.Add(location, "must be %d to %d characters", min, max)
 	}
+}
+
+// PlainText reports whether s is valid UTF-8 without control characters
+// other than tab, carriage return and line feed.
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+	})
 }
 
 func checkCoordinates(p *Problems, lat, lon *float64) {

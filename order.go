@@ -2,6 +2,7 @@ package admit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -94,7 +95,7 @@ type NewOrder struct {
 // NewOrderItem asks for a quantity of a ticket type.
 type NewOrderItem struct {
 	TicketTypeID string `json:"ticket_type_id"`
-	Quantity     int64  `json:"quantity"`
+	Quantity     int64  `json:"quantity" minimum:"1" maximum:"100"`
 }
 
 // TicketCount is how many tickets the order asks for in all.
@@ -126,26 +127,24 @@ func (n *NewOrder) Validate() error {
 		p.Add("body.items", "must hold 1 to 20 items")
 	}
 	seen := map[string]bool{}
-	for _, it := range n.Items {
+	for i, it := range n.Items {
 		if it.Quantity < 1 || it.Quantity > MaxTicketsPerOrder {
-			p.Add("body.items.quantity", "must be between 1 and %d", MaxTicketsPerOrder)
+			p.Add(fmt.Sprintf("body.items[%d].quantity", i), "must be between 1 and %d", MaxTicketsPerOrder)
 		}
 		if seen[it.TicketTypeID] {
-			p.Add("body.items.ticket_type_id", "each ticket type may appear once")
+			p.Add(fmt.Sprintf("body.items[%d].ticket_type_id", i), "each ticket type may appear once")
 		}
 		seen[it.TicketTypeID] = true
 	}
-	if int64(len(n.Attendees)) > n.TicketCount() {
+	if len(p) == 0 && int64(len(n.Attendees)) > n.TicketCount() {
 		p.Add("body.attendees", "more attendees than tickets")
 	}
 	for i := range n.Attendees {
 		a := &n.Attendees[i]
 		a.Name, a.Email = strings.TrimSpace(a.Name), NormalizeEmail(a.Email)
-		if a.Name == "" || len(a.Name) > 200 {
-			p.Add("body.attendees.name", "must be 1 to 200 characters")
-		}
-		if !strings.Contains(a.Email, "@") || len(a.Email) > 254 {
-			p.Add("body.attendees.email", "must be an email address")
+		checkText(&p, fmt.Sprintf("body.attendees[%d].name", i), a.Name, 1, 200)
+		if !strings.Contains(a.Email, "@") || len(a.Email) > 254 || !PlainText(a.Email) {
+			p.Add(fmt.Sprintf("body.attendees[%d].email", i), "must be an email address")
 		}
 	}
 	return p.Err()

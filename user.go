@@ -70,7 +70,7 @@ func (n *NewUser) Normalize() {
 // Validate checks the input of a new account.
 func (n *NewUser) Validate() error {
 	var p Problems
-	if _, err := mail.ParseAddress(n.Email); err != nil || !strings.Contains(n.Email, "@") || len(n.Email) > 254 {
+	if _, err := mail.ParseAddress(n.Email); err != nil || !strings.Contains(n.Email, "@") || len(n.Email) > 254 || !PlainText(n.Email) {
 		p.Add("body.email", "must be a valid email address")
 	}
 	if len([]rune(n.Password)) < MinPasswordLength {
@@ -78,9 +78,8 @@ func (n *NewUser) Validate() error {
 	} else if len(n.Password) > 1024 {
 		p.Add("body.password", "must be at most 1024 bytes")
 	}
-	if n.Name == "" || len(n.Name) > 200 {
-		p.Add("body.name", "must be 1 to 200 characters")
-	}
+	checkText(&p, "body.name", n.Name, 1, 200)
+	checkText(&p, "body.organization", n.Organization, 0, 200)
 	if !n.Role.Valid() {
 		p.Add("role", "must be one of attendee, organizer, admin")
 	}

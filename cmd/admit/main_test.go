@@ -173,6 +173,9 @@ func (r response) wantProblem(t testing.TB, status int, location string) problem
 	if p.Status != status || p.Title == "" || !strings.HasPrefix(p.Type, "https://") || p.Detail == "" {
 		t.Fatalf("%s %s: incomplete problem %+v", r.Request.Method, r.Request.URL, p)
 	}
+	if strings.Contains(string(r.body), "Go struct") || strings.Contains(string(r.body), "json: ") {
+		t.Errorf("%s %s: the problem speaks Go: %s", r.Request.Method, r.Request.URL, r.body)
+	}
 	if location != "" {
 		found := false
 		for _, e := range p.Errors {

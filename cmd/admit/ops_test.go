@@ -6,11 +6,19 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/admit-events/admit/internal/testenv"
+	"github.com/admit-events/admit/internal/web"
+	"github.com/admit-events/admit/internal/web/api"
 )
+
+type parameter struct {
+	Name string `json:"name"`
+	In   string `json:"in"`
+}
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: t.TempDir()})
@@ -22,6 +30,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			Summary     string                     `json:"summary"`
 			Security    *[]map[string][]string     `json:"security"`
 			Responses   map[string]json.RawMessage `json:"responses"`
+			Parameters  []parameter                `json:"parameters"`
 		} `json:"paths"`
 	}
 	s.call("GET", "/api/openapi.json", "", nil).want(t, 200).decode(t, &doc)
@@ -50,6 +59,12 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 		if !has4xx {
 			t.Errorf("%s documents no 4xx response", p)
+		}
+		idempotent := slices.ContainsFunc(op.Parameters, func(p parameter) bool {
+			return p.Name == web.IdempotencyKeyHeader && p.In == "header"
+		})
+		if want := slices.Contains(api.IdempotentPatterns, p); idempotent != want {
+			t.Errorf("%s: documents an Idempotency-Key header: %v, accepts one: %v", p, idempotent, want)
 		}
 		if !strings.HasPrefix(path, "/api/v1/") && path != "/api/openapi.json" && path != "/healthz" && path != "/readyz" && path != "/metrics" {
 			t.Errorf("%s is not keyed by its full /api/v1 path", p)

@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,9 +87,16 @@ func TestOrderLifecycleThroughTheAPI(t *testing.T) {
 		}
 		r := s.call("GET", "/api/v1/users?eid="+c.event.ID, c.organizer, nil, "Accept", "text/csv").want(t, 200)
 		rows, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
-		if err != nil || len(rows) != 3 || rows[0][0] != "ticket_id" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
-			t.Fatalf("CSV: %v %q", err, r.body)
+		if err != nil || len(rows) != 3 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+			!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") {
+			t.Fatalf("CSV: %v %q %v", err, r.body, r.Header)
 		}
+		var fields []map[string]any // the CSV's columns are the JSON's fields
+		s.call("GET", "/api/v1/users?eid="+c.event.ID, c.organizer, nil).want(t, 200).decode(t, &struct{ Items any }{&fields})
+		if got, want := slices.Sorted(slices.Values(rows[0])), slices.Sorted(maps.Keys(fields[0])); !slices.Equal(got, want) {
+			t.Fatalf("CSV columns %v, JSON fields %v", got, want)
+		}
+		s.call("GET", "/api/v1/users?eid="+c.event.ID, c.organizer, nil, "Accept", "application/json, text/csv;q=0.5").want(t, 200).decode(t, &regs)
 
 		// Unregister one ticket, then the rest: seats return.
 		var after admit.Order
@@ -119,11 +128,11 @@ func TestOrderRulesThroughTheAPI(t *testing.T) {
 		if !strings.HasSuffix(p.Type, "/sold-out") || !strings.Contains(string(s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, few.ID, 4)).body), `"available":3`) {
 			t.Fatalf("sold out: %+v", p)
 		}
-		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 11)).wantProblem(t, 422, "body.items.quantity")
+		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 11)).wantProblem(t, 422, "body.items[0].quantity")
 		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, later.ID, 1)).wantProblem(t, 409, "")
 		s.call("POST", "/api/v1/orders", c.attendee, map[string]any{"event_id": c.event.ID, "items": []map[string]any{
 			{"ticket_type_id": few.ID, "quantity": 1}, {"ticket_type_id": usd.ID, "quantity": 1}}}).wantProblem(t, 422, "body.items")
-		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, "tkt_nothing", 1)).wantProblem(t, 422, "body.items.ticket_type_id")
+		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, "tkt_nothing", 1)).wantProblem(t, 422, "body.items[0].ticket_type_id")
 		s.call("POST", "/api/v1/orders", c.attendee, orderBody("evt_nothing", few.ID, 1)).wantProblem(t, 404, "")
 		s.call("POST", "/api/v1/orders", "", orderBody(c.event.ID, few.ID, 1)).wantProblem(t, 401, "")
 		s.call("POST", "/api/v1/orders", c.attendee, `{"event_id":"x","items":[{"ticket_type_id":"y","quantity":0}]}`).wantProblem(t, 422, "")

@@ -11,8 +11,17 @@ import (
 // TestBadInputGetsProblems sends what clients get wrong and checks each
 // answer is a problem document with the right status, naming the field.
 func TestBadInputGetsProblems(t *testing.T) {
-	s := startServer(t, testenv.Engine{Name: "sqlite", DataDir: t.TempDir()})
+	testenv.ForEachEngine(t, testBadInputGetsProblems)
+}
+
+func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
+	s := startServer(t, e)
 	c := buildCatalogue(t, s)
+	order := func(item, attendees string) string {
+		return `{"event_id":"` + c.event.ID + `","items":[` + item + `],"attendees":[` + attendees + `]}`
+	}
+	item := `{"ticket_type_id":"` + c.general.ID + `","quantity":1}`
+	dear := c.ticketType(t, s, map[string]any{"name": "Dear", "price": map[string]any{"amount": 100_000_000_000, "currency": "EUR"}, "quantity": 10})
 	big := `{"name":"` + strings.Repeat("x", 1<<20+10) + `"}`
 	cases := []struct {
 		name, method, path, token, body string
@@ -47,6 +56,20 @@ func TestBadInputGetsProblems(t *testing.T) {
 		{"bad city limit", "GET", "/api/v1/cities?limit=0", "", "", 400, "query.limit"},
 		{"bad location cursor", "GET", "/api/v1/locations?cursor=abc", "", "", 400, "query.cursor"},
 		{"bad scheme", "GET", "/api/v1/me", "", "", 401, ""},
+		{"NUL in an attendee", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"a\u0000b","email":"a@example.com"}`), 422, "body.attendees[0].name"},
+		{"control character in an email", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"A","email":"a\u0007@example.com"}`), 422, "body.attendees[0].email"},
+		{"negative quantity", "POST", "/api/v1/orders", c.attendee, order(`{"ticket_type_id":"`+c.general.ID+`","quantity":-1}`, ""), 422, "body.items[0].quantity"},
+		{"fractional quantity", "POST", "/api/v1/orders", c.attendee, order(`{"ticket_type_id":"`+c.general.ID+`","quantity":1.5}`, ""), 422, "body.items[0].quantity"},
+		{"total too large", "POST", "/api/v1/orders", c.attendee, order(`{"ticket_type_id":"`+dear.ID+`","quantity":2}`, ""), 422, "body.items"},
+		{"NUL in a name", "POST", "/api/v1/accounts", "", `{"email":"nul@example.com","password":"correct horse battery","name":"a\u0000b"}`, 422, "body.name"},
+		{"NUL in a login", "POST", "/api/v1/auth/token", "", `{"email":"nul\u0000@example.com","password":"correct horse battery"}`, 401, ""},
+		{"NUL in an id", "GET", "/api/v1/orders/ord%00x", c.attendee, "", 400, "path.id"},
+		{"not UTF-8 in an id", "GET", "/api/v1/events/e%ff", "", "", 400, "path.id"},
+		{"NUL in an id to cancel", "POST", "/api/v1/orders/ord%00x/cancel", c.attendee, "", 400, "path.id"},
+		{"long id", "GET", "/api/v1/orders/" + strings.Repeat("x", 5000), c.attendee, "", 400, "path.id"},
+		{"fractional hold", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"hold_minutes":1.0}`, 422, "body.hold_minutes"},
+		{"string hold", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"hold_minutes":"10"}`, 422, "body.hold_minutes"},
+		{"hold of 0 minutes", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"hold_minutes":0}`, 422, "body.hold_minutes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +83,10 @@ func TestBadInputGetsProblems(t *testing.T) {
 				}
 				r = s.call(tc.method, tc.path, tc.token, body)
 			}
-			r.wantProblem(t, tc.status, tc.location)
+			p := r.wantProblem(t, tc.status, tc.location)
+			if tc.body == "" && strings.Contains(p.Detail, "body") {
+				t.Errorf("a request without a body is told about its body: %q", p.Detail)
+			}
 			if tc.status == http.StatusMethodNotAllowed && r.Header.Get("Allow") == "" {
 				t.Fatal("405 without Allow")
 			}

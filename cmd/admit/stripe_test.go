@@ -28,9 +28,12 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 			}
 			return o
 		}
-		webhook := func(eventID string, o admit.Order, secret string, at time.Time) response {
-			body, sig := stripetest.SignedPayload(t, secret, stripetest.PaymentIntentSucceeded(eventID, o.Payment.Reference, o.ID, o.Total), at)
+		paid := func(eventID string, o admit.Order, secret string, at time.Time, amount admit.Money) response {
+			body, sig := stripetest.SignedPayload(t, secret, stripetest.PaymentIntentSucceeded(eventID, o.Payment.Reference, o.ID, amount), at)
 			return s.call("POST", "/api/v1/webhooks/stripe", "", body, "Stripe-Signature", sig)
+		}
+		webhook := func(eventID string, o admit.Order, secret string, at time.Time) response {
+			return paid(eventID, o, secret, at, o.Total)
 		}
 		status := func(o admit.Order) (admit.OrderStatus, int) {
 			var got admit.Order
@@ -43,6 +46,13 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 		webhook("evt_forged", o, "whsec_wrong", time.Now()).wantProblem(t, 400, "")
 		webhook("evt_stale", o, webhookSecret, time.Now().Add(-10*time.Minute)).wantProblem(t, 400, "")
 		s.call("POST", "/api/v1/webhooks/stripe", "", stripetest.PaymentIntentSucceeded("evt_unsigned", o.Payment.Reference, o.ID, o.Total)).wantProblem(t, 400, "")
+		// A payment of another amount is refused (Stripe retries, a person
+		// must look); one without our order_id is another integration's.
+		paid("evt_cheap_"+e.Name, o, webhookSecret, time.Now(), admit.Money{Amount: 1, Currency: o.Total.Currency}).wantProblem(t, 400, "")
+		paid("evt_dollars_"+e.Name, o, webhookSecret, time.Now(), admit.Money{Amount: o.Total.Amount, Currency: "USD"}).wantProblem(t, 400, "")
+		stranger := o
+		stranger.ID = ""
+		paid("evt_stranger_"+e.Name, stranger, webhookSecret, time.Now(), o.Total).want(t, 200)
 		if st, n := status(o); st != admit.OrderPending || n != 0 {
 			t.Fatalf("after forged webhooks: %s with %d tickets", st, n)
 		}

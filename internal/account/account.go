@@ -66,7 +66,10 @@ func (s *Service) IssueToken(ctx context.Context, email, password, clientIP stri
 	if wait > 0 {
 		return nil, &admit.Error{Code: admit.ERATELIMITED, Message: "too many failed logins; try again later", RetryAfter: wait}
 	}
-	id, hash, err := s.db.Credentials(ctx, email)
+	id, hash, err := "", "", error(admit.Errorf(admit.ENOTFOUND, "no account"))
+	if admit.PlainText(email) && len(email) <= 254 { // others cannot be accounts (PostgreSQL cannot even compare a NUL)
+		id, hash, err = s.db.Credentials(ctx, email)
+	}
 	if err != nil && admit.ErrorCode(err) != admit.ENOTFOUND {
 		return nil, err
 	}

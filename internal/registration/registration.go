@@ -85,12 +85,18 @@ func (s *Service) Stripe(ctx context.Context, payload []byte, signature string) 
 		return nil
 	}
 	if ev.OrderID == "" {
-		return admit.Errorf(admit.EINVALID, "the PaymentIntent carries no order_id")
+		s.log.Warn("stripe: payment without an order_id: not one of ours", "event_id", ev.ID, "payment_intent", ev.PaymentRef)
+		return nil // another integration's: do not make Stripe retry forever
 	}
-	_, err = s.DB.ConfirmPayment(admit.NewContextWithUser(ctx, admit.System), admit.ProviderStripe, ev.ID, ev.OrderID, ev.PaymentRef)
-	if admit.ErrorCode(err) == admit.ENOTFOUND {
+	_, err = s.DB.ConfirmPayment(admit.NewContextWithUser(ctx, admit.System), store.Payment{
+		Provider: admit.ProviderStripe, EventID: ev.ID, OrderID: ev.OrderID, Ref: ev.PaymentRef, Amount: ev.Amount})
+	switch admit.ErrorCode(err) {
+	case admit.ENOTFOUND:
 		s.log.Warn("stripe: payment for an unknown order", "order_id", ev.OrderID, "event_id", ev.ID)
 		return nil // not ours: do not make Stripe retry forever
+	case admit.EINVALID:
+		// Refused, so Stripe retries and shows the failure: a person must look.
+		s.log.Error("stripe: payment refused", "order_id", ev.OrderID, "event_id", ev.ID, "err", err)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/admit-events/admit"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,7 +36,7 @@ import (
 //
 // $1 ticket type, $2 now, $3 event; per order (arrays of equal length):
 // $4 id, $5 user, $6 quantity, $7 attendees, $8 outbox payload.
-const holdInOneStatement = `
+var holdInOneStatement = `
 WITH given AS (
 	SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS batch (order_id, user_id, quantity, attendees, payload)
 ), input AS (
@@ -48,7 +49,8 @@ WITH given AS (
 	WHERE t.id = $1 AND e.id = t.event_id AND e.id = $3 AND e.status = 'published'
 	  AND t.sold + t.held + want.seats <= t.quantity AND t.closed_at IS NULL
 	  AND t.sale_starts_at <= $2 AND $2 < t.sale_ends_at
-	  AND want.lo >= t.min_per_order AND want.hi <= t.max_per_order AND t.price_amount > 0
+	  AND want.lo >= t.min_per_order AND want.hi <= t.max_per_order
+	  AND t.price_amount > 0 AND t.price_amount * want.hi <= ` + strconv.FormatInt(admit.MaxAmount, 10) + `
 	RETURNING t.price_amount, t.currency, e.payment_provider, $2 + e.hold_minutes * 60000000 AS expires_at
 ), o AS (
 	INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at)

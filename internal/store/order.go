@@ -110,10 +110,10 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 // checking sale windows, per-order limits and a single currency.
 func priceItems(o *admit.Order, items []admit.NewOrderItem, types map[string]admit.TicketType, now time.Time) error {
 	var p admit.Problems
-	for _, it := range items {
+	for i, it := range items {
 		t, ok := types[it.TicketTypeID]
 		if !ok {
-			p.Add("body.items.ticket_type_id", "%q is not a ticket type of this event", it.TicketTypeID)
+			p.Add(fmt.Sprintf("body.items[%d].ticket_type_id", i), "%q is not a ticket type of this event", it.TicketTypeID)
 			continue
 		}
 		if now.Before(t.SaleStartsAt) {
@@ -123,7 +123,7 @@ func priceItems(o *admit.Order, items []admit.NewOrderItem, types map[string]adm
 			return &admit.Error{Code: admit.ECONFLICT, Kind: "sale-ended", Message: fmt.Sprintf("the sale of %s has ended", t.Name)}
 		}
 		if it.Quantity < t.MinPerOrder || it.Quantity > t.MaxPerOrder {
-			p.Add("body.items.quantity", "%s: between %d and %d per order", t.Name, t.MinPerOrder, t.MaxPerOrder)
+			p.Add(fmt.Sprintf("body.items[%d].quantity", i), "%s: between %d and %d per order", t.Name, t.MinPerOrder, t.MaxPerOrder)
 		}
 		if o.Total.Currency != "" && t.Price.Currency != o.Total.Currency {
 			p.Add("body.items", "all tickets of an order must be in one currency")
@@ -131,6 +131,9 @@ func priceItems(o *admit.Order, items []admit.NewOrderItem, types map[string]adm
 		o.Total.Currency = t.Price.Currency
 		o.Total.Amount += t.Price.Amount * it.Quantity
 		o.Items = append(o.Items, admit.OrderItem{TicketTypeID: t.ID, Quantity: it.Quantity, UnitPrice: t.Price})
+	}
+	if o.Total.Amount > admit.MaxAmount {
+		p.Add("body.items", "an order's total may be at most %d minor units: split it into several orders", int64(admit.MaxAmount))
 	}
 	o.Refunded = admit.Money{Currency: o.Total.Currency}
 	slices.SortFunc(o.Items, func(a, b admit.OrderItem) int { return strings.Compare(a.TicketTypeID, b.TicketTypeID) })

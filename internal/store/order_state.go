@@ -257,6 +257,9 @@ func (db *DB) MarkPaid(ctx context.Context, id string) (*admit.Order, error) {
 		if err != nil {
 			return nil, err
 		}
+		if o.Status == admit.OrderCancelled {
+			return nil, admit.Errorf(admit.ECONFLICT, "the order is cancelled: its buyer may order again")
+		}
 		if o.Payment.Provider != admit.ProviderManual {
 			return nil, admit.Errorf(admit.ECONFLICT, "this order is paid through %s, not by hand", o.Payment.Provider)
 		}
@@ -264,32 +267,48 @@ func (db *DB) MarkPaid(ctx context.Context, id string) (*admit.Order, error) {
 	})
 }
 
+// Payment is a provider's word that an order is paid.
+type Payment struct {
+	Provider string
+	EventID  string // the provider's id of this notice: each is applied once
+	OrderID  string
+	Ref      string      // the provider's id of the payment, if known
+	Amount   admit.Money // what was paid; the zero Money when not told
+}
+
 // ConfirmPayment records a provider's word that an order is paid (a
-// webhook). It happens once per provider event id: a replay changes nothing.
-func (db *DB) ConfirmPayment(ctx context.Context, provider, eventID, orderID, ref string) (*admit.Order, error) {
-	return db.confirm(ctx, orderID, ref, func(tx *Tx) (*admit.Order, error) {
+// webhook). It happens once per provider event id: a replay changes
+// nothing. A payment of another amount than the order's total, or of
+// another payment than the order's, is EINVALID and changes nothing.
+func (db *DB) ConfirmPayment(ctx context.Context, p Payment) (*admit.Order, error) {
+	return db.confirm(ctx, p.OrderID, p.Ref, func(tx *Tx) (*admit.Order, error) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			provider, eventID, ts(tx.now))
+			p.Provider, p.EventID, ts(tx.now))
 		if err != nil {
 			return nil, fmt.Errorf("store: webhook event: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, nil // seen before
 		}
-		o, _, err := tx.lockedOrder(ctx, orderID)
+		o, _, err := tx.lockedOrder(ctx, p.OrderID)
 		if err != nil {
 			return nil, err
 		}
-		if ref != "" && o.Payment.Reference != "" && o.Payment.Reference != ref {
-			return nil, admit.Errorf(admit.EINVALID, "the payment %s is not this order's", ref)
+		if p.Ref != "" && o.Payment.Reference != "" && o.Payment.Reference != p.Ref {
+			return nil, admit.Errorf(admit.EINVALID, "the payment %s is not this order's", p.Ref)
+		}
+		if p.Amount.Currency != "" && p.Amount != o.Total {
+			return nil, admit.Errorf(admit.EINVALID, "the payment %s is of %d %s, but order %s totals %d %s",
+				p.Ref, p.Amount.Amount, p.Amount.Currency, o.ID, o.Total.Amount, o.Total.Currency)
 		}
 		return o, nil
 	})
 }
 
 // confirm moves an order to paid: its holds become sales, or, if the hold
-// lapsed, seats are taken again; when they are gone the order fails and
-// its payment is refunded. load returns the locked order (nil: nothing to do).
+// lapsed, seats are taken again; when they are gone, or the order was
+// cancelled before the payment came, the order fails and its payment is
+// refunded. load returns the locked order (nil: nothing to do).
 func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admit.Order, error)) (*admit.Order, error) {
 	err := db.inTx(ctx, func(tx *Tx) error {
 		o, err := load(tx)
@@ -299,6 +318,11 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 		switch o.Status {
 		case admit.OrderPaid, admit.OrderFailed:
 			return nil // settled before: confirming twice changes nothing
+		case admit.OrderCancelled:
+			if len(o.Tickets) > 0 {
+				return nil // paid, then cancelled: its payment was recorded then
+			}
+			return &seatsGone{reason: "the order was cancelled before its payment arrived"}
 		}
 		return tx.pay(ctx, o, ref)
 	})
@@ -318,7 +342,7 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 	return db.FindOrder(admit.NewContextWithUser(ctx, admit.System), id)
 }
 
-// pay turns a pending (or lapsed, or released) order into a paid one.
+// pay turns a pending (or expired) order into a paid one.
 func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	lapsed := o.Status != admit.OrderPending || !tx.now.Before(o.ExpiresAt)
 	held, err := tx.releaseHolds(ctx, o.ID)

@@ -225,7 +225,7 @@ func TestWebhookReplayChangesNothing(t *testing.T) {
 		must(t, "order", err)
 		sys := admit.NewContextWithUser(context.Background(), admit.System)
 		for range 2 {
-			got, err := s.db.ConfirmPayment(sys, "stripe", "evt_1", o.ID, "pi_1")
+			got, err := s.db.ConfirmPayment(sys, Payment{Provider: "stripe", EventID: "evt_1", OrderID: o.ID, Ref: "pi_1", Amount: eur(3000)})
 			must(t, "ConfirmPayment", err)
 			if got.Status != admit.OrderPaid || len(got.Tickets) != 3 {
 				t.Fatalf("after the webhook: %s with %d tickets", got.Status, len(got.Tickets))
@@ -758,7 +758,7 @@ func TestPaymentAfterTheEventIsCancelled(t *testing.T) {
 		must(t, "order", err)
 		_, err = s.db.CancelEvent(s.org, s.event.ID)
 		must(t, "CancelEvent", err)
-		got, err := s.db.ConfirmPayment(s.admin, admit.ProviderStripe, "evt_late", o.ID, "pi_late")
+		got, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, EventID: "evt_late", OrderID: o.ID, Ref: "pi_late"})
 		must(t, "ConfirmPayment", err)
 		if got.Status != admit.OrderFailed || len(got.Tickets) != 0 || got.Refunded.Amount != 3000 {
 			t.Fatalf("payment after the cancellation: %s with %d tickets, refunded %d", got.Status, len(got.Tickets), got.Refunded.Amount)
@@ -854,6 +854,41 @@ func TestAnInterruptedEventCancellationIsFinished(t *testing.T) {
 		s.db.primary.QueryRow(`SELECT COUNT(*) FROM refunds WHERE order_id = $1`, paid.ID).Scan(&refunds)
 		if p.Status != admit.OrderCancelled || p.Refunded.Amount != 2000 || refunds != 1 || q.Status != admit.OrderCancelled {
 			t.Fatalf("after the handler: paid order %s refunded %d in %d refunds, pending order %s", p.Status, p.Refunded.Amount, refunds, q.Status)
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d held %d", sold, held)
+		}
+	})
+}
+
+// A cancelled order stays cancelled: an organizer cannot mark it paid, and
+// a payment that arrives for it anyway is refunded.
+func TestACancelledOrderStaysCancelled(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		released, err := s.order(s.attendees[0], 1)
+		must(t, "order", err)
+		_, err = s.db.ReleaseOrder(s.attendees[0], released.ID)
+		must(t, "ReleaseOrder", err)
+		refunded, err := s.order(s.attendees[1], 2)
+		must(t, "order", err)
+		_, err = s.db.MarkPaid(s.org, refunded.ID)
+		must(t, "MarkPaid", err)
+		_, err = s.db.CancelOrder(s.attendees[1], refunded.ID)
+		must(t, "CancelOrder", err)
+		for _, id := range []string{released.ID, refunded.ID} {
+			_, err := s.db.MarkPaid(s.org, id)
+			wantCode(t, "marking a cancelled order paid", err, admit.ECONFLICT)
+		}
+		again, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, EventID: "evt_again", OrderID: refunded.ID})
+		must(t, "payment of a paid, then cancelled order", err)
+		if again.Status != admit.OrderCancelled || again.Refunded.Amount != 2000 {
+			t.Fatalf("paid, cancelled, then paid again: %s refunded %d", again.Status, again.Refunded.Amount)
+		}
+		late, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, EventID: "evt_late", OrderID: released.ID})
+		must(t, "payment of a released order", err)
+		if late.Status != admit.OrderFailed || late.Refunded.Amount != 1000 || len(late.Tickets) != 0 {
+			t.Fatalf("payment of a released order: %s refunded %d with %d tickets", late.Status, late.Refunded.Amount, len(late.Tickets))
 		}
 		if sold, held := s.counts(t); sold != 0 || held != 0 {
 			t.Fatalf("sold %d held %d", sold, held)

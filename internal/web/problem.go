@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -140,9 +141,6 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 			fields = append(fields, admit.FieldError{Message: "invalid input"})
 		}
 	}
-	if status == 422 && onlyQuery(fields) && len(fields) > 0 {
-		status = 400
-	}
 	switch {
 	case status == 400 && msg == "validation failed":
 		msg = "the request body is not valid JSON"
@@ -151,17 +149,35 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 	case msg == "validation failed":
 		msg = "the request is invalid: see errors"
 	}
+	if status == 422 && onlyQuery(fields) && len(fields) > 0 {
+		status = 400
+	}
 	return NewProblem(status, msg, fields...)
 }
 
-// fieldError names the missing property in the location, as for other fields.
+// fieldError names the missing property in the location, as for other
+// fields, and rewords encoding/json's complaints without Go's type names.
 func fieldError(d *huma.ErrorDetail) admit.FieldError {
 	var name string
 	if _, err := fmt.Sscanf(d.Message, "expected required property %s to be present", &name); err == nil {
 		return admit.FieldError{Location: d.Location + "." + name, Message: "is required"}
 	}
+	if m := unmarshalError.FindStringSubmatch(d.Message); m != nil {
+		f := admit.FieldError{Location: d.Location, Message: "has the wrong type"}
+		if m[1] != "" {
+			f.Location = d.Location + "." + m[1]
+		}
+		if strings.Contains(m[2], "int") {
+			f.Message = "must be a whole number in range"
+		}
+		return f
+	}
 	return admit.FieldError{Location: d.Location, Message: d.Message}
 }
+
+// unmarshalError matches encoding/json's UnmarshalTypeError: the JSON path
+// after the Go type's name, and the Go type.
+var unmarshalError = regexp.MustCompile(`^json: cannot unmarshal .* into Go (?:struct field [^.\s]+\.(\S+)|value) of type (\S+)$`)
 
 // WriteProblem writes p as application/problem+json.
 func WriteProblem(w http.ResponseWriter, p *Problem) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/cache"
@@ -42,6 +43,31 @@ func Register(api huma.API, d Deps) {
 	h.registerEvents()
 	h.registerOrders()
 	h.registerWebhooks()
+	documentReplays(api.OpenAPI())
+}
+
+// documentReplays adds the Idempotent-Replayed header to every answer of
+// the operations that take an Idempotency-Key: the web layer sets it on a
+// replayed answer.
+func documentReplays(doc *huma.OpenAPI) {
+	for _, pattern := range IdempotentPatterns {
+		method, path, _ := strings.Cut(pattern, " ")
+		item := doc.Paths[path]
+		if item == nil {
+			continue
+		}
+		op := map[string]*huma.Operation{http.MethodPost: item.Post, http.MethodDelete: item.Delete}[method]
+		if op == nil {
+			continue
+		}
+		for _, r := range op.Responses {
+			if r.Headers == nil {
+				r.Headers = map[string]*huma.Param{}
+			}
+			r.Headers[web.IdempotentReplayedHeader] = &huma.Param{Description: "true when this is the stored answer to an earlier request with the same Idempotency-Key",
+				Schema: &huma.Schema{Type: "string", Enum: []any{"true"}}}
+		}
+	}
 }
 
 // Security requirements of operations.
@@ -57,7 +83,7 @@ func op(id, method, path, summary, tag string, security []map[string][]string, s
 		errs = append(errs, 401)
 	}
 	if method != http.MethodGet && method != http.MethodDelete {
-		errs = append(errs, 413, 422)
+		errs = append(errs, 413, 415, 422)
 	}
 	return huma.Operation{OperationID: id, Method: method, Path: "/api/v1" + path, Summary: summary,
 		Tags: []string{tag}, Security: security, DefaultStatus: status, Errors: dedupe(errs)}

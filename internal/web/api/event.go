@@ -55,7 +55,7 @@ type ticketTypeInput struct {
 
 type TicketTypeIDInput struct {
 	IDInput
-	TicketTypeID string `path:"tid" maxLength:"64"`
+	TicketTypeID string `path:"tid" maxLength:"64" pattern:"^[a-z0-9_]+$" patternDescription:"an id"`
 }
 
 type ticketTypeUpdateInput struct {

@@ -28,7 +28,7 @@ type listLocationsInput struct {
 }
 
 type IDInput struct {
-	ID string `path:"id" maxLength:"64"`
+	ID string `path:"id" maxLength:"64" pattern:"^[a-z0-9_]+$" patternDescription:"an id"`
 }
 
 type getInput struct {

@@ -20,12 +20,12 @@ var IdempotentPatterns = []string{
 	"POST /api/v1/tickets/{id}/cancel", "DELETE /api/v1/orders/{id}", "POST /api/v1/events/{id}/cancel",
 }
 
-type idempotencyInput struct {
+type IdempotencyInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and body return the first answer and do nothing twice (kept 24 hours)"`
 }
 
 type createOrderInput struct {
-	idempotencyInput
+	IdempotencyInput
 	Body struct {
 		EventID   string               `json:"event_id" maxLength:"64"`
 		Items     []admit.NewOrderItem `json:"items" minItems:"1" maxItems:"20"`
@@ -35,7 +35,7 @@ type createOrderInput struct {
 
 type orderActionInput struct {
 	IDInput
-	idempotencyInput
+	IdempotencyInput
 }
 
 type listPageInput struct {
@@ -43,14 +43,15 @@ type listPageInput struct {
 }
 
 type registrantsInput struct {
-	EventID string `query:"eid" doc:"Event id (required)"`
-	Accept  string `header:"Accept" doc:"text/csv streams the whole list as CSV"`
+	EventID string `query:"eid" required:"true" doc:"Event id"`
+	Accept  string `header:"Accept" doc:"text/csv (ranked above application/json) streams the whole list as CSV"`
 	PageQuery
 }
 
 type streamOutput struct {
-	ContentType string `header:"Content-Type"`
-	Body        func(huma.Context)
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	Body               func(huma.Context)
 }
 
 func (h *handler) registerOrders() {
@@ -112,7 +113,9 @@ func (h *handler) orderAction(id, method, path, summary string, act func(context
 		})
 }
 
-var registrantHeader = []string{"ticket_id", "order_id", "order_status", "ticket_type_id", "ticket_type", "attendee_name", "attendee_email", "ticket_status", "checked_in_at"}
+// registrantHeader names the CSV columns as the JSON fields of a Registrant.
+var registrantHeader = []string{"ticket_id", "order_id", "order_status", "buyer_id", "ticket_type_id", "ticket_type_name",
+	"attendee_name", "attendee_email", "ticket_status", "checked_in_at"}
 
 func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*streamOutput, error) {
 	var p admit.Problems
@@ -124,27 +127,28 @@ func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*s
 	if err := p.Err(); err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	if strings.Contains(in.Accept, "text/csv") {
+	if prefersCSV(in.Accept) {
 		// Check access before the first byte: errors after it cannot be problems.
 		if _, _, err := h.Orders.ListRegistrants(ctx, eventID, admit.Page{Limit: 1}); err != nil {
 			return nil, h.fail(ctx, err)
 		}
-		return &streamOutput{ContentType: "text/csv; charset=utf-8", Body: func(hc huma.Context) {
-			w := csv.NewWriter(hc.BodyWriter())
-			w.Write(registrantHeader)
-			err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error {
-				checked := ""
-				if r.CheckedInAt != nil {
-					checked = r.CheckedInAt.Format(time.RFC3339)
+		return &streamOutput{ContentType: "text/csv; charset=utf-8", ContentDisposition: `attachment; filename="registrants-` + eventID + `.csv"`,
+			Body: func(hc huma.Context) {
+				w := csv.NewWriter(hc.BodyWriter())
+				w.Write(registrantHeader)
+				err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error {
+					checked := ""
+					if r.CheckedInAt != nil {
+						checked = r.CheckedInAt.Format(time.RFC3339)
+					}
+					return w.Write([]string{r.TicketID, r.OrderID, string(r.OrderStatus), r.BuyerID, r.TicketTypeID, csvSafe(r.TicketTypeName),
+						csvSafe(r.AttendeeName), csvSafe(r.AttendeeEmail), string(r.TicketStatus), checked})
+				})
+				w.Flush()
+				if err != nil {
+					h.Logger.ErrorContext(ctx, "csv export", "event_id", eventID, "err", err)
 				}
-				return w.Write([]string{r.TicketID, r.OrderID, string(r.OrderStatus), r.TicketTypeID, csvSafe(r.TicketTypeName),
-					csvSafe(r.AttendeeName), csvSafe(r.AttendeeEmail), string(r.TicketStatus), checked})
-			})
-			w.Flush()
-			if err != nil {
-				h.Logger.ErrorContext(ctx, "csv export", "event_id", eventID, "err", err)
-			}
-		}}, nil
+			}}, nil
 	}
 	items, next, err := h.Orders.ListRegistrants(ctx, eventID, page)
 	if err != nil {
