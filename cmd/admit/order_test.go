@@ -137,6 +137,22 @@ func TestOrderRulesThroughTheAPI(t *testing.T) {
 		s.call("POST", "/api/v1/orders", "", orderBody(c.event.ID, few.ID, 1)).wantProblem(t, 401, "")
 		s.call("POST", "/api/v1/orders", c.attendee, `{"event_id":"x","items":[{"ticket_type_id":"y","quantity":0}]}`).wantProblem(t, 422, "")
 
+		// A draft is not public: ordering from it is a 404 to attendees, and a
+		// clear 409 to its organizers; so is its attendee list.
+		var draft admit.Event
+		start := time.Now().Add(96 * time.Hour).UTC().Truncate(time.Second)
+		s.call("POST", "/api/v1/events", c.organizer, map[string]any{"title": "Rehearsal", "city_id": c.city.ID, "location_id": c.venue.ID,
+			"starts_at": start, "ends_at": start.Add(time.Hour)}).want(t, 201).decode(t, &draft)
+		var draftType admit.TicketType
+		s.call("POST", "/api/v1/events/"+draft.ID+"/ticket-types", c.organizer, map[string]any{"name": "Seat",
+			"price": map[string]any{"amount": 0, "currency": "EUR"}, "quantity": 5}).want(t, 201).decode(t, &draftType)
+		s.call("POST", "/api/v1/orders", c.attendee, orderBody(draft.ID, draftType.ID, 1)).wantProblem(t, 404, "")
+		if p := s.call("POST", "/api/v1/orders", c.organizer, orderBody(draft.ID, draftType.ID, 1)).wantProblem(t, 409, ""); !strings.HasSuffix(p.Type, "/event-not-published") {
+			t.Fatalf("ordering from one's own draft: %+v", p)
+		}
+		s.call("GET", "/api/v1/users?eid="+draft.ID, c.attendee, nil).wantProblem(t, 404, "")
+		s.call("GET", "/api/v1/users?eid="+draft.ID, c.organizer, nil).want(t, 200)
+
 		// A free ticket is paid at once.
 		free := c.ticketType(t, s, map[string]any{"name": "Free", "price": map[string]any{"amount": 0, "currency": "EUR"}, "quantity": 3})
 		var o admit.Order

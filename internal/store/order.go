@@ -64,8 +64,11 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 
 func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (*admit.Order, error) {
 	e, err := findEvent(ctx, tx, n.EventID)
-	if err != nil || e.Status == admit.EventDraft {
-		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", n.EventID)
+	if err != nil || e.Status == admit.EventDraft && !u.CanManageOrganization(e.OrganizationID) {
+		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", n.EventID) // drafts are not public
+	}
+	if e.Status == admit.EventDraft {
+		return nil, &admit.Error{Code: admit.ECONFLICT, Kind: "event-not-published", Message: "the event is a draft: publish it before ordering"}
 	}
 	if e.Status == admit.EventCancelled {
 		return nil, errEventCancelled
@@ -136,7 +139,6 @@ func priceItems(o *admit.Order, items []admit.NewOrderItem, types map[string]adm
 		p.Add("body.items", "an order's total may be at most %d minor units: split it into several orders", int64(admit.MaxAmount))
 	}
 	o.Refunded = admit.Money{Currency: o.Total.Currency}
-	slices.SortFunc(o.Items, func(a, b admit.OrderItem) int { return strings.Compare(a.TicketTypeID, b.TicketTypeID) })
 	return p.Err()
 }
 
@@ -159,7 +161,7 @@ func (tx *Tx) ticketTypesOf(ctx context.Context, eventID string) (map[string]adm
 // takeSeats takes each item's seats: as held for a pending order, as sold
 // for a paid one. Expired holds of the same ticket type are swept first.
 func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool) error {
-	for _, it := range o.Items {
+	for _, it := range lockOrder(o.Items) {
 		swept, err := tx.sweepExpiredHolds(ctx, it.TicketTypeID)
 		if err != nil {
 			return err
@@ -196,6 +198,12 @@ func (tx *Tx) sweepExpiredHolds(ctx context.Context, ticketTypeID string) (int64
 		sum += q
 	}
 	return sum, err
+}
+
+// lockOrder returns items sorted by ticket type id, the order in which
+// every transaction locks ticket type rows, so that none deadlock.
+func lockOrder(items []admit.OrderItem) []admit.OrderItem {
+	return slices.SortedFunc(slices.Values(items), func(a, b admit.OrderItem) int { return strings.Compare(a.TicketTypeID, b.TicketTypeID) })
 }
 
 // soldOut says why takeSeats could not take a ticket type's seats: its
@@ -237,9 +245,9 @@ func (tx *Tx) insertOrder(ctx context.Context, o *admit.Order, attendees []admit
 	if err != nil {
 		return fmt.Errorf("store: insert order: %w", translate(err))
 	}
-	for _, it := range o.Items {
-		_, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount) VALUES ($1, $2, $3, $4)`,
-			o.ID, it.TicketTypeID, it.Quantity, it.UnitPrice.Amount)
+	for i, it := range o.Items {
+		_, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount, position) VALUES ($1, $2, $3, $4, $5)`,
+			o.ID, it.TicketTypeID, it.Quantity, it.UnitPrice.Amount, i)
 		if err != nil {
 			return fmt.Errorf("store: insert order item: %w", translate(err))
 		}
@@ -277,15 +285,15 @@ func (tx *Tx) issueTickets(ctx context.Context, o *admit.Order, attendees []admi
 			if k < len(attendees) {
 				a = attendees[k]
 			}
-			k++
 			t := admit.Ticket{ID: newID("tix"), OrderID: o.ID, EventID: o.EventID, TicketTypeID: it.TicketTypeID,
 				AttendeeName: a.Name, AttendeeEmail: a.Email, Status: admit.TicketValid}
-			_, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, order_id, event_id, ticket_type_id, attendee_name, attendee_email, status, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7)`, t.ID, o.ID, o.EventID, it.TicketTypeID, a.Name, a.Email, ts(tx.now))
+			_, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, order_id, event_id, ticket_type_id, attendee_name, attendee_email, status, created_at, position)
+				VALUES ($1, $2, $3, $4, $5, $6, 'valid', $7, $8)`, t.ID, o.ID, o.EventID, it.TicketTypeID, a.Name, a.Email, ts(tx.now), k)
 			if err != nil {
 				return fmt.Errorf("store: issue ticket: %w", translate(err))
 			}
 			o.Tickets = append(o.Tickets, t)
+			k++
 		}
 	}
 	return nil
@@ -377,7 +385,7 @@ func attachParts(ctx context.Context, q queryer, orders []*admit.Order) error {
 	var in query
 	ids := in.in(idArgs...)
 	rows, err := q.QueryContext(ctx, `SELECT order_id, ticket_type_id, quantity, unit_amount FROM order_items WHERE order_id IN `+ids+
-		` ORDER BY order_id, ticket_type_id`, in.args...)
+		` ORDER BY order_id, position, ticket_type_id`, in.args...)
 	if err != nil {
 		return fmt.Errorf("store: order items: %w", err)
 	}
@@ -395,7 +403,7 @@ func attachParts(ctx context.Context, q queryer, orders []*admit.Order) error {
 	if err != nil {
 		return err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.order_id IN `+ids+` ORDER BY t.order_id, t.id`, in.args...)
+	rows, err = q.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE t.order_id IN `+ids+` ORDER BY t.order_id, t.position, t.id`, in.args...)
 	if err != nil {
 		return fmt.Errorf("store: order tickets: %w", err)
 	}

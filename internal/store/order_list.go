@@ -148,8 +148,11 @@ func (db *DB) canSeeRegistrants(ctx context.Context, eventID string) error {
 	if err != nil {
 		return err
 	}
-	if !u.CanManageOrganization(e.OrganizationID) {
-		return admit.Errorf(admit.EFORBIDDEN, "only the event's organizers see who registered")
+	switch {
+	case u.CanManageOrganization(e.OrganizationID):
+		return nil
+	case e.Status == admit.EventDraft: // drafts are not public: not even that they exist
+		return admit.Errorf(admit.ENOTFOUND, "no event with id %q", eventID)
 	}
-	return nil
+	return admit.Errorf(admit.EFORBIDDEN, "only the event's organizers see who registered")
 }

@@ -201,6 +201,9 @@ func (tx *Tx) cancelTickets(ctx context.Context, o *admit.Order, tickets []admit
 	if remaining == len(tickets) {
 		return tx.setOrderStatus(ctx, o, admit.OrderCancelled, map[string]any{"refund": due})
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET updated_at = $2 WHERE id = $1`, o.ID, ts(tx.now)); err != nil {
+		return fmt.Errorf("store: order updated: %w", err)
+	}
 	return tx.outbox(ctx, "ticket.cancelled", o.ID, map[string]any{"order_id": o.ID, "event_id": o.EventID, "user_id": o.UserID, "refund": due})
 }
 
@@ -362,7 +365,7 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 			return err
 		}
 	} else {
-		for _, it := range o.Items {
+		for _, it := range lockOrder(o.Items) {
 			if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET sold = sold + $2 WHERE id = $1`, it.TicketTypeID, it.Quantity); err != nil {
 				return fmt.Errorf("store: sell: %w", err)
 			}

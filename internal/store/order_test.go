@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,10 +253,11 @@ func TestCancellationReturnsSeatsAndRefunds(t *testing.T) {
 		if _, err := s.db.CancelOrder(s.attendees[1], o.ID); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Fatalf("another attendee cancelling: %v, want not found", err)
 		}
+		s.setNow(testNow.Add(time.Minute))
 		got, err := s.db.CancelTicket(s.attendees[0], o.Tickets[0].ID)
 		must(t, "CancelTicket", err)
-		if got.Status != admit.OrderPaid || got.Refunded.Amount != 1000 {
-			t.Fatalf("after one ticket: %s refunded %d", got.Status, got.Refunded.Amount)
+		if got.Status != admit.OrderPaid || got.Refunded.Amount != 1000 || !got.UpdatedAt.Equal(testNow.Add(time.Minute)) {
+			t.Fatalf("after one ticket: %s refunded %d, updated at %s", got.Status, got.Refunded.Amount, got.UpdatedAt)
 		}
 		if sold, _ := s.counts(t); sold != 2 {
 			t.Fatalf("sold %d after cancelling one of 3", sold)
@@ -894,4 +896,46 @@ func TestACancelledOrderStaysCancelled(t *testing.T) {
 			t.Fatalf("sold %d held %d", sold, held)
 		}
 	})
+}
+
+// The attendees an order names get its tickets in the order asked, item by
+// item as the items were given, whether the tickets are issued at once or
+// on payment; reading the order back keeps that order.
+func TestTicketsFollowTheAttendeesInOrder(t *testing.T) {
+	for _, price := range []int64{0, 1000} {
+		t.Run(fmt.Sprint("price ", price), func(t *testing.T) {
+			forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+				s := newOnsale(t, e, 10, eur(price), admit.ProviderManual)
+				other := &admit.TicketType{EventID: s.event.ID, Name: "Other", Price: eur(price), Quantity: 10}
+				must(t, "CreateTicketType", s.db.CreateTicketType(s.org, other))
+				first, second := max(s.tt, other.ID), min(s.tt, other.ID) // against the ids' order
+				names := []string{"Ada", "Grace", "Edsger", "Barbara"}
+				var attendees []admit.Attendee
+				for _, n := range names {
+					attendees = append(attendees, admit.Attendee{Name: n, Email: strings.ToLower(n) + "@example.com"})
+				}
+				o, err := s.db.CreateOrder(s.attendees[0], admit.NewOrder{EventID: s.event.ID, Attendees: attendees,
+					Items: []admit.NewOrderItem{{TicketTypeID: first, Quantity: 1}, {TicketTypeID: second, Quantity: 3}}})
+				must(t, "order", err)
+				if price > 0 {
+					_, err := s.db.MarkPaid(s.org, o.ID)
+					must(t, "MarkPaid", err)
+				}
+				got, err := s.db.FindOrder(s.attendees[0], o.ID)
+				must(t, "FindOrder", err)
+				if len(got.Items) != 2 || got.Items[0].TicketTypeID != first || len(got.Tickets) != 4 {
+					t.Fatalf("price %d: items %+v, %d tickets", price, got.Items, len(got.Tickets))
+				}
+				for i, tk := range got.Tickets {
+					wantType := second
+					if i == 0 {
+						wantType = first
+					}
+					if tk.AttendeeName != names[i] || tk.TicketTypeID != wantType {
+						t.Fatalf("price %d: ticket %d is %s's of %s, want %s's of %s", price, i, tk.AttendeeName, tk.TicketTypeID, names[i], wantType)
+					}
+				}
+			})
+		})
+	}
 }

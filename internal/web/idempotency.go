@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -256,11 +257,17 @@ func validIdempotencyKey(k string) bool {
 	return len(k) >= 1 && len(k) <= 255 && !strings.ContainsFunc(k, func(c rune) bool { return c < ' ' || c > '~' })
 }
 
-// requestHash identifies a request by method, path, query and body.
+// requestHash identifies a request by method, path, query and body. A JSON
+// body counts without its insignificant whitespace: a client that
+// re-indents the same request is repeating it.
 func requestHash(r *http.Request, body []byte) string {
 	h := sha256.New()
 	// Newlines cannot occur in the method, escaped path or raw query.
 	io.WriteString(h, r.Method+"\n"+r.URL.EscapedPath()+"\n"+r.URL.RawQuery+"\n")
+	var compact bytes.Buffer
+	if json.Compact(&compact, body) == nil {
+		body = compact.Bytes()
+	}
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }

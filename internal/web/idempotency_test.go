@@ -158,6 +158,10 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			if ct := second.header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("second Content-Type = %q, want application/json", ct)
 			}
+			// The same JSON laid out differently is the same request.
+			if third := do(t, "usr_a", "key-1", "/orders", "{\n  \"qty\": 1\n}\n"); third.body != first.body || !third.replayed {
+				t.Errorf("re-indented = %d %s replayed=%v, want the first answer replayed", third.status, third.body, third.replayed)
+			}
 			if n := orders.Load(); n != 1 {
 				t.Errorf("handler ran %d times, want 1", n)
 			}
