@@ -21,7 +21,7 @@ var IdempotentPatterns = []string{
 }
 
 type IdempotencyInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and body return the first answer and do nothing twice (kept 24 hours)"`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and request (the same JSON, however laid out) return the first answer, errors included, and do nothing twice; kept 24 hours. The same key with another request is a 422."`
 }
 
 type createOrderInput struct {
