@@ -202,8 +202,23 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 // from it match what is read back.
 func (db *DB) storedNow() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
 
-// inTx runs fn in a write transaction and commits when it returns nil.
+// inTx runs fn in a write transaction and commits when it returns nil. A
+// transaction PostgreSQL aborts as a deadlock victim (or a serialization
+// failure) did nothing, so fn runs again in a new one, up to txAttempts
+// times in all: fn must set what it sets outside the transaction afresh on
+// each run. Any other error, and the last of those, is translated.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.tryTx(ctx, fn)
+		if err == nil || attempt == txAttempts || !db.engine.retryable(err) {
+			return translate(err)
+		}
+	}
+}
+
+const txAttempts = 3
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
@@ -213,7 +228,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return translate(fmt.Errorf("store: commit: %w", err))
+		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
 }

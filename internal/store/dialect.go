@@ -22,6 +22,20 @@ const (
 	postgresEngine engine = "postgres"
 )
 
+// errBusy is a transaction the database gave up on (a deadlock victim, a
+// serialization failure, a lock wait that timed out): nothing was done.
+var errBusy = admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
+
+// retryable reports whether err ended a PostgreSQL transaction as a
+// deadlock victim or a serialization failure: it did nothing and may
+// simply run again. (SQLite's busy errors are not: its busy timeout has
+// waited already.)
+func (e engine) retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return e == postgresEngine &&
+		(errors.Is(err, errBusy) || errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01"))
+}
+
 // translate turns driver errors into domain errors by code, the same on both
 // engines; other errors pass through.
 func translate(err error) error {
@@ -36,7 +50,9 @@ func translate(err error) error {
 		case "23503":
 			return admit.Errorf(admit.ECONFLICT, "it is referenced by other records, or refers to one that does not exist")
 		case "40001", "40P01":
-			return admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
+			return errBusy
+		case "22021", "22P05": // a NUL, or bytes that are not UTF-8, in text
+			return admit.Errorf(admit.EINVALID, "the text holds a character that cannot be stored (such as NUL)")
 		}
 		return err
 	}
@@ -48,7 +64,7 @@ func translate(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return admit.Errorf(admit.ECONFLICT, "it is referenced by other records, or refers to one that does not exist")
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
+			return errBusy
 		}
 	}
 	return err

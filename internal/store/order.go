@@ -161,11 +161,18 @@ func (tx *Tx) ticketTypesOf(ctx context.Context, eventID string) (map[string]adm
 // takeSeats takes each item's seats: as held for a pending order, as sold
 // for a paid one. Expired holds of the same ticket type are swept first.
 func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool) error {
-	for _, it := range lockOrder(o.Items) {
-		swept, err := tx.sweepExpiredHolds(ctx, it.TicketTypeID)
-		if err != nil {
+	items := lockOrder(o.Items)
+	// Every sweep before the first ticket type row is locked: holds, then
+	// ticket types, as every transaction takes them.
+	sweeps := make([]int64, len(items))
+	for i, it := range items {
+		var err error
+		if sweeps[i], err = tx.sweepExpiredHolds(ctx, it.TicketTypeID); err != nil {
 			return err
 		}
+	}
+	for i, it := range items {
+		swept := sweeps[i]
 		set := "held = held - $2 + $3"
 		if sold {
 			set = "held = held - $2, sold = sold + $3"

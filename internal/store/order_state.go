@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,8 +69,12 @@ func (db *DB) CancelOrder(ctx context.Context, id string) (*admit.Order, error) 
 // cancelled with its last ticket.
 func (db *DB) CancelTicket(ctx context.Context, ticketID string) (*admit.Order, error) {
 	var orderID string
-	if err := db.primary.QueryRowContext(ctx, `SELECT order_id FROM tickets WHERE id = $1`, ticketID).Scan(&orderID); err != nil {
+	err := db.primary.QueryRowContext(ctx, `SELECT order_id FROM tickets WHERE id = $1`, ticketID).Scan(&orderID)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, admit.Errorf(admit.ENOTFOUND, "no ticket with id %q", ticketID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: find ticket: %w", translate(err))
 	}
 	o, err := db.changeOrder(ctx, orderID, false, func(tx *Tx, o *admit.Order) error {
 		i := slices.IndexFunc(o.Tickets, func(t admit.Ticket) bool { return t.ID == ticketID })
@@ -434,15 +439,15 @@ func (db *DB) ExpireOrders(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	expired := map[string]bool{} // a set: a transaction may run twice
 	err = db.settleOrders(ctx, ids, func(tx *Tx, o *admit.Order) error {
 		if o.Status != admit.OrderPending || tx.now.Before(o.ExpiresAt) {
 			return nil // paid or released meanwhile
 		}
-		n++
+		expired[o.ID] = true
 		return tx.release(ctx, o, admit.OrderExpired)
 	})
-	return n, err
+	return len(expired), err
 }
 
 // CancelEventOrders settles the orders of a cancelled event: pending ones

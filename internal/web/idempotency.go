@@ -207,7 +207,9 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if status >= 500 {
+	// A server error, or a client that left before the outcome (its
+	// transaction rolled back): forget the key, so that a retry runs.
+	if status >= 500 || status == StatusClientClosedRequest {
 		abandon()
 		return
 	}

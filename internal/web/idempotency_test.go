@@ -89,6 +89,15 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			}
 			return false
 		})
+		// A client that gave up mid-request is answered 499 (ProblemFor);
+		// its retry must run the request, not get that answer back.
+		gone := counted("POST /gone", func(n int64, w http.ResponseWriter, r *http.Request) bool {
+			if n == 1 {
+				web.WriteProblem(w, web.NewProblem(499, "the client closed the request"))
+				return true
+			}
+			return false
+		})
 		release := make(chan struct{})
 		racy := counted("POST /racy", func(n int64, w http.ResponseWriter, r *http.Request) bool {
 			select {
@@ -99,7 +108,7 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			return false
 		})
 		plain := counted("POST /plain", nil)
-		rt.Idempotent("POST /orders", "POST /flaky", "POST /racy")
+		rt.Idempotent("POST /orders", "POST /flaky", "POST /racy", "POST /gone")
 
 		// The caller is named by X-Test-User, as authentication would.
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -199,6 +208,14 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			}
 			if n := flaky.Load(); n != 2 {
 				t.Errorf("handler ran %d times, want 2", n)
+			}
+		})
+
+		t.Run("a client that left can retry", func(t *testing.T) {
+			do(t, "usr_a", "gone-1", "/gone", `{}`)
+			got := do(t, "usr_a", "gone-1", "/gone", `{}`)
+			if got.status != 201 || got.replayed || gone.Load() != 2 {
+				t.Errorf("retry = %d %s replayed=%v after %d runs, want the handler's second answer", got.status, got.body, got.replayed, gone.Load())
 			}
 		})
 

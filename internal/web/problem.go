@@ -72,11 +72,15 @@ func NewProblem(status int, detail string, fields ...admit.FieldError) *Problem 
 		kind = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "-"))
 	}
 	title := http.StatusText(status)
-	if status == 499 {
+	if status == StatusClientClosedRequest {
 		title = "Client Closed Request" // nginx's name; no client reads it
 	}
 	return &Problem{Type: ProblemTypeBase + kind, Title: title, Status: status, Detail: detail, Errors: fields}
 }
+
+// StatusClientClosedRequest answers a request whose client went away
+// before its outcome (nginx's 499).
+const StatusClientClosedRequest = 499
 
 // ProblemFor is ProblemFrom for a request's error: an internal error is
 // logged (its details never reach the client) as what, and one that
@@ -88,7 +92,7 @@ func ProblemFor(ctx context.Context, log *slog.Logger, what string, err error) *
 	}
 	if ctx.Err() != nil {
 		log.DebugContext(ctx, "request abandoned", "request_id", RequestID(ctx), "err", err)
-		return NewProblem(499, "the client closed the request")
+		return NewProblem(StatusClientClosedRequest, "the client closed the request")
 	}
 	log.ErrorContext(ctx, what, "request_id", RequestID(ctx), "err", err)
 	return p
