@@ -56,6 +56,8 @@ func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Ord
 	}
 	if pay != o.Payment {
 		if err := s.DB.SetPayment(ctx, o.ID, pay.Reference, pay.ClientSecret); err != nil {
+			// The buyer never gets this payment's secret: give the seats back.
+			s.release(ctx, o.ID)
 			return nil, err
 		}
 		o.Payment = pay

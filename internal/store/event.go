@@ -411,11 +411,7 @@ func (db *DB) closeEvent(ctx context.Context, id string) (*admit.Event, error) {
 // commit before the event's orders are listed, and every later order finds
 // the row closed.
 func (tx *Tx) closeTicketTypes(ctx context.Context, eventID string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM ticket_types WHERE event_id = $1 ORDER BY id`, eventID)
-	if err != nil {
-		return fmt.Errorf("store: close ticket types: %w", err)
-	}
-	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM ticket_types WHERE event_id = $1 ORDER BY id`, eventID)
 	if err != nil {
 		return err
 	}
@@ -455,11 +451,7 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 
 // reindexEvents refreshes the search documents of the events matching where.
 func (tx *Tx) reindexEvents(ctx context.Context, where string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM events WHERE `+where, args...)
-	if err != nil {
-		return fmt.Errorf("store: reindex: %w", err)
-	}
-	ids, err := scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM events WHERE `+where, args...)
 	if err != nil {
 		return err
 	}

@@ -487,11 +487,7 @@ func (db *DB) CancelEventOrders(ctx context.Context, eventID string) error {
 // orderIDs lists the ids of the orders matching where (and its order and
 // limit).
 func (db *DB) orderIDs(ctx context.Context, where string, args ...any) ([]string, error) {
-	rows, err := db.primary.QueryContext(ctx, `SELECT id FROM orders WHERE `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: orders: %w", err)
-	}
-	return scanAll(rows, func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	return queryIDs(ctx, db.primary, `SELECT id FROM orders WHERE `+where, args...)
 }
 
 // settleOrders runs settle on each order of ids, locked, each in a

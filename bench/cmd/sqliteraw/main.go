@@ -1,7 +1,7 @@
 // Command sqliteraw measures SQLite's single-row limit for bench/onsale: the
 // conditional UPDATE that takes a seat, one transaction per statement, from
 // -c goroutines for -d, on one writer connection opened the way admit opens
-// its SQLite primary (WAL, synchronous=NORMAL, busy_timeout, foreign keys,
+// its SQLite primary (WAL, synchronous=FULL, busy_timeout, foreign keys,
 // _txlock=immediate, at most one open connection). It prints one line
 // "BENCH tx=N tps=… p50_us=… p99_us=… …": latencies in microseconds from
 // asking the pool for a transaction (queueing for the one connection
@@ -46,7 +46,7 @@ func run(dir string, conns int, dur time.Duration) error {
 		os.Remove(path + suffix)
 	}
 	// The same pragmas as internal/store/db.go's openSQLite.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return err
