@@ -29,9 +29,12 @@ func (o IdempotentOutcome) String() string {
 }
 
 // IdempotentResult is the answer to claiming an idempotency key. The stored
-// response (StatusCode, ContentType, Body) is set only for IdempotentReplay.
+// response (StatusCode, ContentType, Body) is set only for IdempotentReplay;
+// Owner, only for IdempotentProceed: the claim, which the request passes to
+// complete, renew or abandon the key.
 type IdempotentResult struct {
 	Outcome     IdempotentOutcome
+	Owner       string
 	StatusCode  int
 	ContentType string
 	Body        []byte

@@ -17,8 +17,8 @@ const IdempotencyTTL = 24 * time.Hour
 // BeginIdempotent claims the key of a caller for a request with the given
 // hash. The result is IdempotentProceed when the caller now owns the key (it
 // was new, older than IdempotencyTTL, or its previous owner's lease ran out)
-// and must finish with CompleteIdempotent or AbandonIdempotent before now +
-// lease; IdempotentReplay with the stored response when the request
+// and must finish with CompleteIdempotent or AbandonIdempotent, passing the
+// result's Owner, before now + lease; IdempotentReplay with the stored response when the request
 // completed earlier; IdempotentInProgress while another request holds the
 // lease; IdempotentMismatch when the key was used with a different hash.
 //
@@ -26,6 +26,8 @@ const IdempotencyTTL = 24 * time.Hour
 // exactly one insert (or one conditional takeover) wins on both engines.
 func (db *DB) BeginIdempotent(ctx context.Context, userID, key, requestHash string, lease time.Duration) (admit.IdempotentResult, error) {
 	var res admit.IdempotentResult
+	owner := newID("own")
+	proceed := admit.IdempotentResult{Outcome: admit.IdempotentProceed, Owner: owner}
 	err := db.inTx(ctx, func(tx *Tx) error {
 		now := ts(tx.now)
 		lockedUntil := ts(tx.now.Add(lease))
@@ -41,28 +43,28 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key, requestHash stri
 		// abandon the key; then the insert is tried again.
 		for range 3 {
 			r, err := tx.ExecContext(ctx, `
-				INSERT INTO idempotency_keys (user_id, key, request_hash, created_at, locked_until)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (user_id, key) DO NOTHING`, userID, key, requestHash, now, lockedUntil)
+				INSERT INTO idempotency_keys (user_id, key, request_hash, created_at, locked_until, owner)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (user_id, key) DO NOTHING`, userID, key, requestHash, now, lockedUntil, owner)
 			if err != nil {
 				return fmt.Errorf("store: begin idempotent: %w", translate(err))
 			}
 			if n, _ := r.RowsAffected(); n == 1 {
-				res = admit.IdempotentResult{Outcome: admit.IdempotentProceed}
+				res = proceed
 				return nil
 			}
 			// Take over a request whose owner let its lease run out (it
 			// crashed or hung). The conditions are re-checked under the row
 			// lock, so of two takers only one succeeds.
 			r, err = tx.ExecContext(ctx, `
-				UPDATE idempotency_keys SET locked_until = $4
+				UPDATE idempotency_keys SET locked_until = $4, owner = $6
 				WHERE user_id = $1 AND key = $2 AND request_hash = $3 AND status_code IS NULL AND locked_until <= $5`,
-				userID, key, requestHash, lockedUntil, now)
+				userID, key, requestHash, lockedUntil, now, owner)
 			if err != nil {
 				return fmt.Errorf("store: begin idempotent: %w", translate(err))
 			}
 			if n, _ := r.RowsAffected(); n == 1 {
-				res = admit.IdempotentResult{Outcome: admit.IdempotentProceed}
+				res = proceed
 				return nil
 			}
 			var (
@@ -102,49 +104,54 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key, requestHash stri
 	return res, nil
 }
 
-// CompleteIdempotent stores the response of the request that owns the key;
-// repeats of the request are answered with it from now on. ENOTFOUND when
-// the key is not in progress (abandoned, swept, or already completed).
-func (db *DB) CompleteIdempotent(ctx context.Context, userID, key string, status int, contentType string, body []byte) error {
+// CompleteIdempotent stores the response of the request that owns the key
+// (owner is its claim's); repeats of the request are answered with it from
+// now on. ENOTFOUND when the key is not in progress under that claim
+// (abandoned, swept, completed, or taken over after its lease ran out).
+func (db *DB) CompleteIdempotent(ctx context.Context, userID, key, owner string, status int, contentType string, body []byte) error {
 	if body == nil {
 		body = []byte{}
 	}
 	r, err := db.primary.ExecContext(ctx, `
-		UPDATE idempotency_keys SET status_code = $3, content_type = $4, body = $5, locked_until = $6
-		WHERE user_id = $1 AND key = $2 AND status_code IS NULL`,
-		userID, key, status, contentType, body, ts(db.Now()))
+		UPDATE idempotency_keys SET status_code = $4, content_type = $5, body = $6, locked_until = $7
+		WHERE user_id = $1 AND key = $2 AND owner = $3 AND status_code IS NULL`,
+		userID, key, owner, status, contentType, body, ts(db.Now()))
 	if err != nil {
 		return fmt.Errorf("store: complete idempotent: %w", translate(err))
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
-		return admit.Errorf(admit.ENOTFOUND, "no request in progress with this idempotency key")
+		return admit.Errorf(admit.ENOTFOUND, "no request in progress with this idempotency key and claim")
 	}
 	return nil
 }
 
-// AbandonIdempotent forgets the key, so that a retry of the request runs it
-// again (after a server error, say). Forgetting an absent key is no error.
-func (db *DB) AbandonIdempotent(ctx context.Context, userID, key string) error {
-	if _, err := db.primary.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2`, userID, key); err != nil {
+// AbandonIdempotent forgets the key claimed by owner, so that a retry of
+// the request runs it again (after a server error, say). Forgetting an
+// absent key, or one claimed since by another, is no error and does
+// nothing.
+func (db *DB) AbandonIdempotent(ctx context.Context, userID, key, owner string) error {
+	_, err := db.primary.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND owner = $3 AND status_code IS NULL`,
+		userID, key, owner)
+	if err != nil {
 		return fmt.Errorf("store: abandon idempotent: %w", translate(err))
 	}
 	return nil
 }
 
-// ExtendIdempotent renews the lease of a request that still owns key, so
-// that a long request is not taken over by a retry while it runs.
-// ENOTFOUND when the key is not in progress or its lease already ran out
-// (a retry may have taken it over).
-func (db *DB) ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error {
+// ExtendIdempotent renews the lease of the request that still owns key
+// under its claim, so that a long request is not taken over by a retry
+// while it runs. ENOTFOUND when the key is not in progress under that
+// claim or its lease already ran out (a retry may have taken it over).
+func (db *DB) ExtendIdempotent(ctx context.Context, userID, key, owner string, lease time.Duration) error {
 	now := db.Now()
-	r, err := db.primary.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $3
-		WHERE user_id = $1 AND key = $2 AND status_code IS NULL AND locked_until > $4`,
-		userID, key, ts(now.Add(lease)), ts(now))
+	r, err := db.primary.ExecContext(ctx, `UPDATE idempotency_keys SET locked_until = $4
+		WHERE user_id = $1 AND key = $2 AND owner = $3 AND status_code IS NULL AND locked_until > $5`,
+		userID, key, owner, ts(now.Add(lease)), ts(now))
 	if err != nil {
 		return fmt.Errorf("store: extend idempotent: %w", translate(err))
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
-		return admit.Errorf(admit.ENOTFOUND, "idempotency key %q is not in progress", key)
+		return admit.Errorf(admit.ENOTFOUND, "idempotency key %q is not in progress under this claim", key)
 	}
 	return nil
 }

@@ -30,14 +30,14 @@ func TestIdempotencyKeys(t *testing.T) {
 
 		// A new key: the caller proceeds; a repeat meanwhile waits; another
 		// request with the key is refused.
-		begin("usr_a", "k1", "h1", admit.IdempotentProceed)
+		a1 := begin("usr_a", "k1", "h1", admit.IdempotentProceed).Owner
 		begin("usr_a", "k1", "h1", admit.IdempotentInProgress)
 		begin("usr_a", "k1", "h2", admit.IdempotentMismatch)
 		// Keys are the caller's own.
-		begin("usr_b", "k1", "h2", admit.IdempotentProceed)
+		b1 := begin("usr_b", "k1", "h2", admit.IdempotentProceed).Owner
 
 		// Completed: repeats get the stored response.
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", 201, "application/json", []byte(`{"n":1}`)); err != nil {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", a1, 201, "application/json", []byte(`{"n":1}`)); err != nil {
 			t.Fatalf("CompleteIdempotent: %v", err)
 		}
 		res := begin("usr_a", "k1", "h1", admit.IdempotentReplay)
@@ -46,16 +46,16 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 		begin("usr_a", "k1", "h2", admit.IdempotentMismatch)
 		// A completed key has no lease to renew.
-		if err := db.ExtendIdempotent(ctx, "usr_a", "k1", lease); admit.ErrorCode(err) != admit.ENOTFOUND {
+		if err := db.ExtendIdempotent(ctx, "usr_a", "k1", a1, lease); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Errorf("ExtendIdempotent of a completed key = %v, want ENOTFOUND", err)
 		}
 		// Completing twice is refused: the first response stands.
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", 200, "text/plain", []byte("other")); admit.ErrorCode(err) != admit.ENOTFOUND {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", a1, 200, "text/plain", []byte("other")); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Errorf("second CompleteIdempotent = %v, want ENOTFOUND", err)
 		}
 		// An empty body is replayed as empty, not lost.
-		begin("usr_a", "empty", "h1", admit.IdempotentProceed)
-		if err := db.CompleteIdempotent(ctx, "usr_a", "empty", 204, "", nil); err != nil {
+		empty := begin("usr_a", "empty", "h1", admit.IdempotentProceed).Owner
+		if err := db.CompleteIdempotent(ctx, "usr_a", "empty", empty, 204, "", nil); err != nil {
 			t.Fatalf("CompleteIdempotent(empty): %v", err)
 		}
 		if res := begin("usr_a", "empty", "h1", admit.IdempotentReplay); res.StatusCode != 204 || len(res.Body) != 0 || res.ContentType != "" {
@@ -63,25 +63,25 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 
 		// Abandoned: the next request proceeds afresh, whatever its hash.
-		begin("usr_a", "k2", "h1", admit.IdempotentProceed)
-		if err := db.AbandonIdempotent(ctx, "usr_a", "k2"); err != nil {
+		a2 := begin("usr_a", "k2", "h1", admit.IdempotentProceed).Owner
+		if err := db.AbandonIdempotent(ctx, "usr_a", "k2", a2); err != nil {
 			t.Fatalf("AbandonIdempotent: %v", err)
 		}
-		begin("usr_a", "k2", "h3", admit.IdempotentProceed)
-		if err := db.AbandonIdempotent(ctx, "usr_a", "absent"); err != nil {
+		a2 = begin("usr_a", "k2", "h3", admit.IdempotentProceed).Owner
+		if err := db.AbandonIdempotent(ctx, "usr_a", "absent", a2); err != nil {
 			t.Errorf("AbandonIdempotent(absent) = %v, want nil", err)
 		}
 
 		// A renewed lease holds past its first end.
 		setNow(testNow.Add(lease / 2))
-		if err := db.ExtendIdempotent(ctx, "usr_b", "k1", lease); err != nil {
+		if err := db.ExtendIdempotent(ctx, "usr_b", "k1", b1, lease); err != nil {
 			t.Fatalf("ExtendIdempotent: %v", err)
 		}
 		setNow(testNow.Add(lease))
 		begin("usr_b", "k1", "h2", admit.IdempotentInProgress)
 		// A lease that ran out is not revived: a retry may own the key now.
 		setNow(testNow.Add(3 * lease))
-		if err := db.ExtendIdempotent(ctx, "usr_b", "k1", lease); admit.ErrorCode(err) != admit.ENOTFOUND {
+		if err := db.ExtendIdempotent(ctx, "usr_b", "k1", b1, lease); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Errorf("ExtendIdempotent of a lapsed lease = %v, want ENOTFOUND", err)
 		}
 		setNow(testNow)
@@ -92,12 +92,24 @@ func TestIdempotencyKeys(t *testing.T) {
 		begin("usr_a", "k2", "h3", admit.IdempotentInProgress)
 		setNow(testNow.Add(lease))
 		begin("usr_a", "k2", "h1", admit.IdempotentMismatch)
-		begin("usr_a", "k2", "h3", admit.IdempotentProceed)
+		taker := begin("usr_a", "k2", "h3", admit.IdempotentProceed).Owner
 		begin("usr_a", "k2", "h3", admit.IdempotentInProgress)
 		setNow(testNow.Add(2*lease - time.Microsecond))
 		begin("usr_a", "k2", "h3", admit.IdempotentInProgress)
+		// The request that lost the key (it hung) can no longer renew,
+		// abandon or complete it: the new owner's claim stands.
+		if err := db.ExtendIdempotent(ctx, "usr_a", "k2", a2, lease); admit.ErrorCode(err) != admit.ENOTFOUND {
+			t.Errorf("ExtendIdempotent by the old owner = %v, want ENOTFOUND", err)
+		}
+		if err := db.AbandonIdempotent(ctx, "usr_a", "k2", a2); err != nil {
+			t.Errorf("AbandonIdempotent by the old owner = %v", err)
+		}
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", a2, 201, "text/plain", []byte("hung")); admit.ErrorCode(err) != admit.ENOTFOUND {
+			t.Errorf("CompleteIdempotent by the old owner = %v, want ENOTFOUND", err)
+		}
+		begin("usr_a", "k2", "h3", admit.IdempotentInProgress)
 		// The new owner completes.
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", 200, "text/plain", []byte("taken over")); err != nil {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", taker, 200, "text/plain", []byte("taken over")); err != nil {
 			t.Fatalf("CompleteIdempotent after takeover: %v", err)
 		}
 		// A completed request is never taken over, however long ago its lease ended.

@@ -23,12 +23,13 @@ type IdempotencyStore interface {
 	// BeginIdempotent claims key for the caller and a request hash; see
 	// admit.IdempotentOutcome for the answers.
 	BeginIdempotent(ctx context.Context, userID, key, requestHash string, lease time.Duration) (admit.IdempotentResult, error)
-	// CompleteIdempotent stores the response of the request owning key.
-	CompleteIdempotent(ctx context.Context, userID, key string, status int, contentType string, body []byte) error
+	// CompleteIdempotent stores the response of the request owning key
+	// under the claim owner (the Owner of BeginIdempotent's result).
+	CompleteIdempotent(ctx context.Context, userID, key, owner string, status int, contentType string, body []byte) error
 	// ExtendIdempotent renews the lease of the request owning key.
-	ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error
+	ExtendIdempotent(ctx context.Context, userID, key, owner string, lease time.Duration) error
 	// AbandonIdempotent forgets key, so that a retry runs the request again.
-	AbandonIdempotent(ctx context.Context, userID, key string) error
+	AbandonIdempotent(ctx context.Context, userID, key, owner string) error
 	// SweepIdempotencyKeys deletes the keys created before olderThan.
 	SweepIdempotencyKeys(ctx context.Context, olderThan time.Time) (int64, error)
 }
@@ -144,7 +145,7 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 		}
 		switch res.Outcome {
 		case admit.IdempotentProceed:
-			rt.runIdempotent(w, r, st, user.ID, key)
+			rt.runIdempotent(w, r, st, claim{userID: user.ID, key: key, owner: res.Owner})
 			return
 		case admit.IdempotentReplay:
 			if res.ContentType != "" {
@@ -176,10 +177,13 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 	}
 }
 
+// claim is a request's hold on an idempotency key.
+type claim struct{ userID, key, owner string }
+
 // runIdempotent runs the handler as the owner of key and keeps its response
 // for repeats. A server error (or a panic) forgets the key instead, so that
 // the client may retry.
-func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st IdempotencyStore, userID, key string) {
+func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st IdempotencyStore, c claim) {
 	cw := &captureWriter{ResponseWriter: w}
 	// The work is done: record it even when the client has gone away.
 	bookkeeping := func() (context.Context, context.CancelFunc) {
@@ -188,11 +192,11 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 	abandon := func() {
 		ctx, cancel := bookkeeping()
 		defer cancel()
-		if err := st.AbandonIdempotent(ctx, userID, key); err != nil {
+		if err := st.AbandonIdempotent(ctx, c.userID, c.key, c.owner); err != nil {
 			slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
 		}
 	}
-	stopRenewing := rt.renewLease(r.Context(), st, userID, key)
+	stopRenewing := rt.renewLease(r.Context(), st, c)
 	done := false
 	defer func() {
 		stopRenewing()
@@ -215,7 +219,7 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 	}
 	ctx, cancel := bookkeeping()
 	defer cancel()
-	if err := st.CompleteIdempotent(ctx, userID, key, status, cw.contentType, cw.body.Bytes()); err != nil {
+	if err := st.CompleteIdempotent(ctx, c.userID, c.key, c.owner, status, cw.contentType, cw.body.Bytes()); err != nil {
 		// The client has its answer; a repeat may run the request again.
 		slog.ErrorContext(ctx, "complete idempotency key", "request_id", RequestID(ctx), "err", err)
 	}
@@ -226,7 +230,7 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 // answer instead of running it a second time. A request that runs past
 // idempotencyMaxRun is taken for hung and no longer renewed: its lease then
 // runs out as a crashed owner's does.
-func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID, key string) (stop func()) {
+func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, c claim) (stop func()) {
 	lease := rt.idem.leaseTime()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), idempotencyMaxRun)
 	finished := make(chan struct{})
@@ -240,7 +244,7 @@ func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, userID
 				return
 			case <-tick.C:
 				call, done := context.WithTimeout(ctx, lease) // past the lease a renewal is moot
-				err := st.ExtendIdempotent(call, userID, key, lease)
+				err := st.ExtendIdempotent(call, c.userID, c.key, c.owner, lease)
 				done()
 				if err != nil && ctx.Err() == nil {
 					slog.ErrorContext(ctx, "extend idempotency key", "request_id", RequestID(ctx), "err", err)

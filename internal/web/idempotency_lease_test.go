@@ -22,8 +22,8 @@ type extendWatch struct {
 	extended chan error
 }
 
-func (s *extendWatch) ExtendIdempotent(ctx context.Context, userID, key string, lease time.Duration) error {
-	err := s.DB.ExtendIdempotent(ctx, userID, key, lease)
+func (s *extendWatch) ExtendIdempotent(ctx context.Context, userID, key, owner string, lease time.Duration) error {
+	err := s.DB.ExtendIdempotent(ctx, userID, key, owner, lease)
 	s.extended <- err
 	return err
 }
