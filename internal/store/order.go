@@ -13,12 +13,15 @@ import (
 	"github.com/admit-events/admit"
 )
 
-// Inventory rule: a ticket type's sold + held never exceeds its quantity.
+// Inventory rule: a ticket type's sold + held never exceeds its quantity
+// (the database refuses any write that would break it: migration 0006).
 // Seats are taken by one conditional UPDATE of the ticket type row inside
-// the transaction that creates the hold; holds past their expiry are swept
-// in that same statement's transaction, so they stop counting at their
-// expiry instant. Locks are always taken in the order orders → holds →
-// ticket types (sorted by id), so concurrent transactions cannot deadlock.
+// the transaction that creates the hold, which also requires the row not
+// closed (its event cancelled); holds past their expiry are swept in that
+// same transaction, so they stop counting at their expiry instant. Locks
+// are taken in the order orders → holds → ticket types (sorted by id) →
+// events; the rare deadlock left (a late payment sweeping what a new order
+// sweeps) aborts one transaction, which inTx runs again.
 
 // errEventCancelled refuses an order of a cancelled event.
 var errEventCancelled = &admit.Error{Code: admit.ECONFLICT, Kind: "event-cancelled", Message: "the event is cancelled"}
