@@ -88,15 +88,15 @@ func (e *Event) Validate() error {
 	var p Problems
 	e.Title = strings.TrimSpace(e.Title)
 	e.Category = strings.TrimSpace(e.Category)
-	checkText(&p, "body.title", e.Title, 1, 200)
+	checkLine(&p, "body.title", e.Title, 1, 200)
 	checkText(&p, "body.description", e.Description, 0, 20000)
-	checkText(&p, "body.category", e.Category, 0, 100)
+	checkLine(&p, "body.category", e.Category, 0, 100)
 	if len(e.Tags) > 20 {
 		p.Add("body.tags", "at most 20 tags")
 	}
 	for i, t := range e.Tags {
 		e.Tags[i] = strings.TrimSpace(t)
-		if e.Tags[i] == "" || len(e.Tags[i]) > 50 || !PlainText(e.Tags[i]) {
+		if e.Tags[i] == "" || len(e.Tags[i]) > 50 || !OneLine(e.Tags[i]) {
 			p.Add("body.tags", "each tag must be 1 to 50 characters of text")
 			break
 		}

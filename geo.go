@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Country is an ISO 3166-1 country; the list is seeded by a migration.
@@ -53,7 +51,7 @@ func (c *City) Normalize() {
 // Validate checks a city (the country's existence is checked by storage).
 func (c *City) Validate() error {
 	var p Problems
-	checkText(&p, "body.name", c.Name, 1, 200)
+	checkLine(&p, "body.name", c.Name, 1, 200)
 	if len(c.Country) != 2 {
 		p.Add("body.country", "must be an ISO 3166-1 alpha-2 code such as DE")
 	}
@@ -102,7 +100,7 @@ func (l *Location) Validate() error {
 	if l.CityID == "" {
 		p.Add("body.city_id", "is required")
 	}
-	checkText(&p, "body.name", l.Name, 1, 200)
+	checkLine(&p, "body.name", l.Name, 1, 200)
 	checkText(&p, "body.address", l.Address, 0, 500)
 	if l.Capacity < 0 || l.Capacity > 10_000_000 {
 		p.Add("body.capacity", "must be between 0 and 10000000")
@@ -151,29 +149,6 @@ func LoadZone(name string) (*time.Location, error) {
 		return nil, Errorf(EINVALID, "unknown time zone %q", name)
 	}
 	return time.LoadLocation(name)
-}
-
-// checkText checks a text's length in characters, and that it is valid
-// UTF-8 without control characters other than tab and line breaks (a NUL
-// cannot even be stored by PostgreSQL).
-func checkText(p *Problems, location, s string, min, max int) {
-	n := len([]rune(s))
-	switch {
-	case !PlainText(s):
-		p.Add(location, "must be valid UTF-8 text without control characters")
-	case n < min && min == 1:
-		p.Add(location, "is required")
-	case n < min || n > max:
-		p.Add(location, "must be %d to %d characters", min, max)
-	}
-}
-
-// PlainText reports whether s is valid UTF-8 without control characters
-// other than tab, carriage return and line feed.
-func PlainText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
-	})
 }
 
 func checkCoordinates(p *Problems, lat, lon *float64) {

@@ -81,8 +81,8 @@ type Ticket struct {
 
 // Attendee names who a ticket is for.
 type Attendee struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
+	Name  string `json:"name" minLength:"1" maxLength:"200"`
+	Email string `json:"email" maxLength:"254" format:"email"`
 }
 
 // NewOrder is what an attendee asks for.
@@ -142,8 +142,8 @@ func (n *NewOrder) Validate() error {
 	for i := range n.Attendees {
 		a := &n.Attendees[i]
 		a.Name, a.Email = strings.TrimSpace(a.Name), NormalizeEmail(a.Email)
-		checkText(&p, fmt.Sprintf("body.attendees[%d].name", i), a.Name, 1, 200)
-		if !strings.Contains(a.Email, "@") || len(a.Email) > 254 || !PlainText(a.Email) {
+		checkLine(&p, fmt.Sprintf("body.attendees[%d].name", i), a.Name, 1, 200)
+		if !ValidEmail(a.Email) {
 			p.Add(fmt.Sprintf("body.attendees[%d].email", i), "must be an email address")
 		}
 	}

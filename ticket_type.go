@@ -21,6 +21,7 @@ type TicketType struct {
 	CreatedAt    time.Time `json:"-"`
 	Sold         int64     `json:"-"`
 	Held         int64     `json:"-"`
+	Closed       bool      `json:"-"` // its event is cancelled: nothing is for sale
 }
 
 // Ticket type limits.
@@ -81,8 +82,8 @@ func (t *TicketType) SetDefaults(now, eventStart time.Time) {
 // which the quantity may not drop.
 func (t *TicketType) Validate() error {
 	var p Problems
-	checkText(&p, "body.name", t.Name, 1, 200)
-	checkText(&p, "body.kind", t.Kind, 1, 50)
+	checkLine(&p, "body.name", t.Name, 1, 200)
+	checkLine(&p, "body.kind", t.Kind, 1, 50)
 	t.Price.validate(&p, "body.price")
 	if t.Quantity < 0 || t.Quantity > MaxTicketQuantity {
 		p.Add("body.quantity", "must be between 0 and %d", MaxTicketQuantity)

@@ -2,7 +2,6 @@ package admit
 
 import (
 	"context"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -70,7 +69,7 @@ func (n *NewUser) Normalize() {
 // Validate checks the input of a new account.
 func (n *NewUser) Validate() error {
 	var p Problems
-	if _, err := mail.ParseAddress(n.Email); err != nil || !strings.Contains(n.Email, "@") || len(n.Email) > 254 || !PlainText(n.Email) {
+	if !ValidEmail(n.Email) {
 		p.Add("body.email", "must be a valid email address")
 	}
 	if len([]rune(n.Password)) < MinPasswordLength {
@@ -78,8 +77,8 @@ func (n *NewUser) Validate() error {
 	} else if len(n.Password) > 1024 {
 		p.Add("body.password", "must be at most 1024 bytes")
 	}
-	checkText(&p, "body.name", n.Name, 1, 200)
-	checkText(&p, "body.organization", n.Organization, 0, 200)
+	checkLine(&p, "body.name", n.Name, 1, 200)
+	checkLine(&p, "body.organization", n.Organization, 0, 200)
 	if !n.Role.Valid() {
 		p.Add("role", "must be one of attendee, organizer, admin")
 	}

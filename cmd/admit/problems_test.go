@@ -69,6 +69,13 @@ func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
 		{"long id", "GET", "/api/v1/orders/" + strings.Repeat("x", 5000), c.attendee, "", 400, "path.id"},
 		{"fractional hold", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"hold_minutes":1.0}`, 422, "body.hold_minutes"},
 		{"string hold", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"hold_minutes":"10"}`, 422, "body.hold_minutes"},
+		{"line break in an attendee", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"a\nb","email":"a@example.com"}`), 422, "body.attendees[0].name"},
+		{"display name as an email", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"Bob","email":"Bob <bob@example.com>"}`), 422, "body.attendees[0].email"},
+		{"display name as an account email", "POST", "/api/v1/accounts", "", `{"email":"Eve <eve@example.com>","password":"correct horse battery","name":"Eve"}`, 422, "body.email"},
+		{"fractional hold on create", "POST", "/api/v1/events", c.organizer, `{"title":"x","city_id":"` + c.city.ID + `","location_id":"` + c.venue.ID + `","starts_at":"2040-01-01T10:00:00Z","ends_at":"2040-01-01T12:00:00Z","hold_minutes":1.0}`, 422, "body.hold_minutes"},
+		{"hold of 0 minutes on create", "POST", "/api/v1/events", c.organizer, `{"title":"x","city_id":"` + c.city.ID + `","location_id":"` + c.venue.ID + `","starts_at":"2040-01-01T10:00:00Z","ends_at":"2040-01-01T12:00:00Z","hold_minutes":0}`, 422, "body.hold_minutes"},
+		{"fractional quantity of a ticket type", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":10.0}`, 422, "body.quantity"},
+		{"bad and missing eid", "GET", "/api/v1/users?eid=%00", c.organizer, "", 400, "query.eid"},
 		{"hold of 0 minutes", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"hold_minutes":0}`, 422, "body.hold_minutes"},
 	}
 	for _, tc := range cases {

@@ -67,7 +67,7 @@ func (s *Service) IssueToken(ctx context.Context, email, password, clientIP stri
 		return nil, &admit.Error{Code: admit.ERATELIMITED, Message: "too many failed logins; try again later", RetryAfter: wait}
 	}
 	id, hash, err := "", "", error(admit.Errorf(admit.ENOTFOUND, "no account"))
-	if admit.PlainText(email) && len(email) <= 254 { // others cannot be accounts (PostgreSQL cannot even compare a NUL)
+	if admit.OneLine(email) && len(email) <= 254 { // others cannot be accounts (PostgreSQL cannot even compare a NUL)
 		id, hash, err = s.db.Credentials(ctx, email)
 	}
 	if err != nil && admit.ErrorCode(err) != admit.ENOTFOUND {

@@ -266,7 +266,7 @@ func (db *DB) MarkPaid(ctx context.Context, id string) (*admit.Order, error) {
 			return nil, err
 		}
 		if o.Status == admit.OrderCancelled {
-			return nil, admit.Errorf(admit.ECONFLICT, "the order is cancelled: its buyer may order again")
+			return nil, admit.Errorf(admit.ECONFLICT, "the order is cancelled: a cancelled order cannot be paid")
 		}
 		if o.Payment.Provider != admit.ProviderManual {
 			return nil, admit.Errorf(admit.ECONFLICT, "this order is paid through %s, not by hand", o.Payment.Provider)

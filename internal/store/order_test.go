@@ -363,6 +363,11 @@ func TestCancellingAnEventRefundsEveryone(t *testing.T) {
 		if _, err := s.order(s.attendees[2], 1); admit.ErrorCode(err) != admit.ECONFLICT {
 			t.Fatalf("ordering for a cancelled event: %v", err)
 		}
+		ev, err := s.db.FindEvent(s.attendees[2], s.event.ID)
+		must(t, "FindEvent", err)
+		if a := ev.TicketTypes[0].Available; a == nil || *a != 0 {
+			t.Fatalf("a cancelled event's ticket type shows %v available", a)
+		}
 	})
 }
 

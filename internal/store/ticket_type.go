@@ -11,7 +11,7 @@ import (
 )
 
 const ticketTypeColumns = `t.id, t.event_id, t.name, t.kind, t.price_amount, t.currency, t.quantity, t.sold, t.held,
-	t.sale_starts_at, t.sale_ends_at, t.min_per_order, t.max_per_order, t.created_at`
+	t.sale_starts_at, t.sale_ends_at, t.min_per_order, t.max_per_order, t.created_at, t.closed_at IS NOT NULL`
 
 // lapsedSeats is the seats of a ticket type's expired holds that no
 // transaction has swept yet, for the ticket type t, with now as the
@@ -21,9 +21,13 @@ func lapsedSeats(now string) string {
 }
 
 // setAvailable sets t's exact availability: holds past their expiry stop
-// counting now, swept or not.
+// counting now, swept or not; nothing is available once its event is
+// cancelled.
 func setAvailable(t *admit.TicketType, lapsed int64) {
 	avail := max(t.Quantity-t.Sold-t.Held+lapsed, 0)
+	if t.Closed {
+		avail = 0
+	}
 	t.Available = &avail
 }
 
@@ -34,7 +38,7 @@ func scanTicketTypeAnd(s scanner, extra ...any) (admit.TicketType, error) {
 	var t admit.TicketType
 	var starts, ends, created int64
 	err := s.Scan(append([]any{&t.ID, &t.EventID, &t.Name, &t.Kind, &t.Price.Amount, &t.Price.Currency, &t.Quantity, &t.Sold, &t.Held,
-		&starts, &ends, &t.MinPerOrder, &t.MaxPerOrder, &created}, extra...)...)
+		&starts, &ends, &t.MinPerOrder, &t.MaxPerOrder, &created, &t.Closed}, extra...)...)
 	t.SaleStartsAt, t.SaleEndsAt, t.CreatedAt = fromTS(starts, time.UTC), fromTS(ends, time.UTC), fromTS(created, time.UTC)
 	return t, err
 }

@@ -264,18 +264,31 @@ func validIdempotencyKey(k string) bool {
 }
 
 // requestHash identifies a request by method, path, query and body. A JSON
-// body counts without its insignificant whitespace: a client that
-// re-indents the same request is repeating it.
+// body counts as the value it denotes: a client that lays out, escapes or
+// orders the keys of the same request differently is repeating it.
 func requestHash(r *http.Request, body []byte) string {
 	h := sha256.New()
 	// Newlines cannot occur in the method, escaped path or raw query.
 	io.WriteString(h, r.Method+"\n"+r.URL.EscapedPath()+"\n"+r.URL.RawQuery+"\n")
-	var compact bytes.Buffer
-	if json.Compact(&compact, body) == nil {
-		body = compact.Bytes()
-	}
-	h.Write(body)
+	h.Write(canonicalJSON(body))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonicalJSON re-encodes a JSON body with its object keys sorted, its
+// strings escaped one way and no insignificant whitespace; numbers keep
+// their literal. A body that is not one JSON value stays as it is.
+func canonicalJSON(body []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil || d.More() {
+		return body
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // captureWriter passes a response through and keeps a copy of its status,

@@ -167,9 +167,12 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			if ct := second.header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("second Content-Type = %q, want application/json", ct)
 			}
-			// The same JSON laid out differently is the same request.
-			if third := do(t, "usr_a", "key-1", "/orders", "{\n  \"qty\": 1\n}\n"); third.body != first.body || !third.replayed {
-				t.Errorf("re-indented = %d %s replayed=%v, want the first answer replayed", third.status, third.body, third.replayed)
+			// The same JSON laid out, escaped or ordered differently is the
+			// same request.
+			for _, same := range []string{"{\n  \"qty\": 1\n}\n", `{"q\u0074y":1}`} {
+				if again := do(t, "usr_a", "key-1", "/orders", same); again.body != first.body || !again.replayed {
+					t.Errorf("%q = %d %s replayed=%v, want the first answer replayed", same, again.status, again.body, again.replayed)
+				}
 			}
 			if n := orders.Load(); n != 1 {
 				t.Errorf("handler ran %d times, want 1", n)
@@ -181,6 +184,15 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			if n := orders.Load(); n != 1 {
 				t.Errorf("handler ran %d times after mismatches, want 1", n)
 			}
+		})
+
+		t.Run("keys in another order are the same request", func(t *testing.T) {
+			first := do(t, "usr_a", "key-order", "/orders", `{"a":1,"b":[2,{"c":3,"d":4}]}`)
+			again := do(t, "usr_a", "key-order", "/orders", `{"b":[2,{"d":4,"c":3}],"a":1}`)
+			if again.body != first.body || !again.replayed {
+				t.Errorf("reordered = %d %s replayed=%v, want the first answer replayed", again.status, again.body, again.replayed)
+			}
+			wantProblem(t, do(t, "usr_a", "key-order", "/orders", `{"a":1,"b":[{"c":3,"d":4},2]}`), 422, "different request")
 		})
 
 		t.Run("keys are per caller", func(t *testing.T) {

@@ -181,7 +181,7 @@ func fieldError(d *huma.ErrorDetail) admit.FieldError {
 
 // unmarshalError matches encoding/json's UnmarshalTypeError: the JSON path
 // after the Go type's name, and the Go type.
-var unmarshalError = regexp.MustCompile(`^json: cannot unmarshal .* into Go (?:struct field [^.\s]+\.(\S+)|value) of type (\S+)$`)
+var unmarshalError = regexp.MustCompile(`^json: cannot unmarshal .* into Go (?:struct field [^.\s]*\.(\S+)|value) of type (\S+)$`)
 
 // WriteProblem writes p as application/problem+json.
 func WriteProblem(w http.ResponseWriter, p *Problem) {

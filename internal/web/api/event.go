@@ -29,8 +29,8 @@ type eventInput struct {
 		StreamURL      string    `json:"stream_url,omitempty" maxLength:"2000"`
 
 		PaymentProvider             string `json:"payment_provider,omitempty" enum:"manual,stripe" doc:"Default manual"`
-		HoldMinutes                 int64  `json:"hold_minutes,omitempty" doc:"Default: the server's hold time (10 minutes)"`
-		RefundUntilHoursBeforeStart *int64 `json:"refund_until_hours_before_start,omitempty" doc:"Default 48"`
+		HoldMinutes                 *int64 `json:"hold_minutes,omitempty" minimum:"1" maximum:"1440" doc:"Minutes an unpaid order holds its seats; default: the server's hold time (10 minutes)"`
+		RefundUntilHoursBeforeStart *int64 `json:"refund_until_hours_before_start,omitempty" minimum:"0" maximum:"8760" doc:"Default 48"`
 	}
 }
 
@@ -99,7 +99,10 @@ func (h *handler) registerEvents() {
 		b := in.Body
 		e := &admit.Event{OrganizationID: b.OrganizationID, Title: b.Title, Description: b.Description, Category: b.Category,
 			Tags: b.Tags, CityID: b.CityID, LocationID: b.LocationID, StartsAt: b.StartsAt, EndsAt: b.EndsAt, StreamURL: b.StreamURL,
-			PaymentProvider: b.PaymentProvider, HoldMinutes: b.HoldMinutes, RefundUntilHoursBeforeStart: admit.DefaultRefundHours}
+			PaymentProvider: b.PaymentProvider, RefundUntilHoursBeforeStart: admit.DefaultRefundHours}
+		if b.HoldMinutes != nil { // absent: the server's default; 0 is refused above
+			e.HoldMinutes = *b.HoldMinutes
+		}
 		if b.RefundUntilHoursBeforeStart != nil {
 			e.RefundUntilHoursBeforeStart = *b.RefundUntilHoursBeforeStart
 		}

@@ -55,9 +55,10 @@ type streamOutput struct {
 }
 
 func (h *handler) registerOrders() {
-	create := op("createOrder", http.MethodPost, "/orders", "Order tickets: hold seats, then pay", "Orders", bearer, 201, 404, 409)
+	create := op("createOrder", http.MethodPost, "/orders", "Order tickets: hold seats, then pay", "Orders", bearer, 201, 404, 409, 503)
 	create.Description = "Holds the seats for the event's hold time (10 minutes by default). 409 with type …/sold-out and `available` " +
-		"when there are not enough. An order totalling 0 is answered paid, with its tickets. Stripe orders carry payment.client_secret."
+		"when there are not enough. An order totalling 0 is answered paid, with its tickets. Stripe orders carry payment.client_secret; " +
+		"503 when Stripe cannot be reached (nothing is charged or held)."
 	huma.Register(h.api, create, func(ctx context.Context, in *createOrderInput) (*itemOutput[*admit.Order], error) {
 		b := in.Body
 		o, err := h.Orders.CreateOrder(ctx, admit.NewOrder{EventID: b.EventID, Items: b.Items, Attendees: b.Attendees})
@@ -121,7 +122,7 @@ var registrantHeader = []string{"ticket_id", "order_id", "order_status", "buyer_
 func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*streamOutput, error) {
 	var p admit.Problems
 	eventID := idParam(&p, "eid", in.EventID)
-	if eventID == "" {
+	if in.EventID == "" {
 		p.Add("query.eid", "is required: the event whose attendees to list")
 	}
 	page := pageParam(&p, in.PageQuery, "id")
