@@ -150,6 +150,11 @@ func (n *NewOrder) Validate() error {
 	return p.Err()
 }
 
+// TicketSort names the order of ticket lists (a buyer's tickets, an
+// event's registrants) in their cursors: by order, then in the order the
+// order named its attendees.
+const TicketSort = "order"
+
 // KindSoldOut is the problem kind of an order refused for lack of seats.
 const KindSoldOut = "sold-out"
 

@@ -59,11 +59,11 @@ func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticke
 	var q query
 	q.and("o.user_id = " + q.arg(u.ID))
 	if c := page.Cursor; c != nil {
-		q.and("t.id > " + q.arg(c.ID))
+		q.and(afterTicket(q.arg(c.ID)))
 	}
 	limit := pageLimit(page)
 	rows, err := db.primary.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets t JOIN orders o ON o.id = t.order_id`+
-		q.whereSQL()+` ORDER BY t.id LIMIT `+strconv.Itoa(limit+1), q.args...)
+		q.whereSQL()+ticketOrder+` LIMIT `+strconv.Itoa(limit+1), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: my tickets: %w", err)
 	}
@@ -71,8 +71,18 @@ func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticke
 	if err != nil {
 		return nil, "", err
 	}
-	tickets, next := nextCursor(tickets, limit, "id", func(t admit.Ticket) (string, string) { return "", t.ID })
+	tickets, next := nextCursor(tickets, limit, admit.TicketSort, func(t admit.Ticket) (string, string) { return "", t.ID })
 	return tickets, next, nil
+}
+
+// ticketOrder is admit.TicketSort: by order, then in the order the
+// attendees were named (position); a page's cursor is the last ticket's id.
+const ticketOrder = ` ORDER BY t.order_id, t.position, t.id`
+
+// afterTicket is the condition of a ticket after the one whose id is the
+// placeholder given, in ticketOrder.
+func afterTicket(id string) string {
+	return `(t.order_id, t.position, t.id) > (SELECT order_id, position, id FROM tickets WHERE id = ` + id + `)`
 }
 
 const registrantQuery = `SELECT t.id, t.order_id, t.ticket_type_id, tt.name, t.attendee_name, t.attendee_email, t.status, t.checked_in_at,
@@ -101,10 +111,10 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	args := []any{eventID}
 	where := ""
 	if c := page.Cursor; c != nil {
-		where, args = " AND t.id > $2", append(args, c.ID)
+		where, args = " AND "+afterTicket("$2"), append(args, c.ID)
 	}
 	limit := pageLimit(page)
-	rows, err := db.primary.QueryContext(ctx, registrantQuery+where+` ORDER BY t.id LIMIT `+strconv.Itoa(limit+1), args...)
+	rows, err := db.primary.QueryContext(ctx, registrantQuery+where+ticketOrder+` LIMIT `+strconv.Itoa(limit+1), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: registrants: %w", err)
 	}
@@ -112,7 +122,7 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	if err != nil {
 		return nil, "", err
 	}
-	rs, next := nextCursor(rs, limit, "id", func(r admit.Registrant) (string, string) { return "", r.TicketID })
+	rs, next := nextCursor(rs, limit, admit.TicketSort, func(r admit.Registrant) (string, string) { return "", r.TicketID })
 	return rs, next, nil
 }
 
@@ -122,7 +132,7 @@ func (db *DB) EachRegistrant(ctx context.Context, eventID string, fn func(admit.
 	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
 		return err
 	}
-	rows, err := db.primary.QueryContext(ctx, registrantQuery+` ORDER BY t.id`, eventID)
+	rows, err := db.primary.QueryContext(ctx, registrantQuery+ticketOrder, eventID)
 	if err != nil {
 		return fmt.Errorf("store: registrants: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -938,6 +939,56 @@ func TestTicketsFollowTheAttendeesInOrder(t *testing.T) {
 					}
 					if tk.AttendeeName != names[i] || tk.TicketTypeID != wantType {
 						t.Fatalf("price %d: ticket %d is %s's of %s, want %s's of %s", price, i, tk.AttendeeName, tk.TicketTypeID, names[i], wantType)
+					}
+				}
+
+				// The lists keep that order, one page at a time, order by order.
+				o2, err := s.db.CreateOrder(s.attendees[1], admit.NewOrder{EventID: s.event.ID,
+					Attendees: []admit.Attendee{{Name: "Xavier", Email: "x@example.com"}, {Name: "Yolanda", Email: "y@example.com"}},
+					Items:     []admit.NewOrderItem{{TicketTypeID: second, Quantity: 2}}})
+				must(t, "second order", err)
+				if price > 0 {
+					_, err := s.db.MarkPaid(s.org, o2.ID)
+					must(t, "MarkPaid", err)
+				}
+				theirs := []string{"Xavier", "Yolanda"}
+				everyone := [][]string{slices.Concat(names, theirs), slices.Concat(theirs, names)}
+				var mine []string
+				page := admit.Page{Limit: 1}
+				for {
+					tickets, next, err := s.db.ListMyTickets(s.attendees[0], page)
+					must(t, "ListMyTickets", err)
+					for _, tk := range tickets {
+						mine = append(mine, tk.AttendeeName)
+					}
+					if next == "" {
+						break
+					}
+					page.Cursor = cursorOf(t, next, admit.TicketSort)
+				}
+				var listed, streamed []string
+				page = admit.Page{Limit: 1}
+				for {
+					rs, next, err := s.db.ListRegistrants(s.org, s.event.ID, page)
+					must(t, "ListRegistrants", err)
+					for _, r := range rs {
+						listed = append(listed, r.AttendeeName)
+					}
+					if next == "" {
+						break
+					}
+					page.Cursor = cursorOf(t, next, admit.TicketSort)
+				}
+				must(t, "EachRegistrant", s.db.EachRegistrant(s.org, s.event.ID, func(r admit.Registrant) error {
+					streamed = append(streamed, r.AttendeeName)
+					return nil
+				}))
+				if !slices.Equal(mine, names) {
+					t.Errorf("price %d: my tickets %v, want %v", price, mine, names)
+				}
+				for what, got := range map[string][]string{"registrants": listed, "CSV": streamed} {
+					if !slices.Equal(got, everyone[0]) && !slices.Equal(got, everyone[1]) {
+						t.Errorf("price %d: %s %v, want one of %v", price, what, got, everyone)
 					}
 				}
 			})

@@ -89,7 +89,7 @@ func (h *handler) registerOrders() {
 
 	huma.Register(h.api, op("myTickets", http.MethodGet, "/me/tickets", "The tickets of the orders the caller placed", "Orders", bearer, 200),
 		func(ctx context.Context, in *listPageInput) (*itemOutput[listBody[admit.Ticket]], error) {
-			page, err := ParsePage(in.PageQuery, "id")
+			page, err := ParsePage(in.PageQuery, admit.TicketSort)
 			if err != nil {
 				return nil, h.fail(ctx, err)
 			}
@@ -125,7 +125,7 @@ func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*s
 	if in.EventID == "" {
 		p.Add("query.eid", "is required: the event whose attendees to list")
 	}
-	page := pageParam(&p, in.PageQuery, "id")
+	page := pageParam(&p, in.PageQuery, admit.TicketSort)
 	if err := p.Err(); err != nil {
 		return nil, h.fail(ctx, err)
 	}
