@@ -52,6 +52,16 @@ func OneLine(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
+// ValidID reports whether s has the form of an id of ours (a prefix, an
+// underscore and lowercase base32, at most 64 characters), so that junk
+// from a URL is turned away before it reaches SQL. The path parameters'
+// pattern in the API says the same: ^[a-z0-9_]+$.
+func ValidID(s string) bool {
+	return len(s) >= 1 && len(s) <= 64 && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+	})
+}
+
 // ValidEmail reports whether s is a bare address (local@domain.tld, at most
 // 254 bytes): no display name ("Bob <bob@example.com>"), no comment, no
 // control character, and a domain with a dot.

@@ -91,7 +91,7 @@ func (s *Service) Stripe(ctx context.Context, payload []byte, signature string) 
 		return nil // another integration's: do not make Stripe retry forever
 	}
 	_, err = s.DB.ConfirmPayment(admit.NewContextWithUser(ctx, admit.System), store.Payment{
-		Provider: admit.ProviderStripe, EventID: ev.ID, OrderID: ev.OrderID, Ref: ev.PaymentRef, Amount: ev.Amount})
+		Provider: admit.ProviderStripe, NoticeID: ev.ID, OrderID: ev.OrderID, Ref: ev.PaymentRef, Amount: ev.Amount})
 	switch admit.ErrorCode(err) {
 	case admit.ENOTFOUND:
 		s.log.Warn("stripe: payment for an unknown order", "order_id", ev.OrderID, "event_id", ev.ID)

@@ -22,8 +22,9 @@ const (
 	postgresEngine engine = "postgres"
 )
 
-// errBusy is a transaction the database gave up on (a deadlock victim, a
-// serialization failure, a lock wait that timed out): nothing was done.
+// errBusy is a transaction the database gave up on (on PostgreSQL a
+// deadlock victim or a serialization failure, on SQLite a write still
+// locked out after its busy timeout): nothing was done.
 var errBusy = admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
 
 // retryable reports whether err ended a PostgreSQL transaction as a

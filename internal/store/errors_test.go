@@ -127,36 +127,53 @@ func TestErrorsTranslated(t *testing.T) {
 
 // TestDeadlockVictimRunsAgain makes two transactions lock two rows in
 // opposite orders: PostgreSQL aborts one as a deadlock victim, and inTx
-// runs it again, so that both succeed and the client never sees it.
-// (SQLite's write transactions are exclusive: they cannot deadlock.)
+// runs it again, so that both succeed and the client never sees it;
+// whether the store's code hands the driver's error on as it is or
+// translated. (SQLite's write transactions are exclusive: they cannot
+// deadlock.)
 func TestDeadlockVictimRunsAgain(t *testing.T) {
 	f := newFixture(t, testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)})
 	a, b := f.city(t, "Aachen", "DE", "Europe/Berlin"), f.city(t, "Bonn", "DE", "Europe/Berlin")
-	var runs atomic.Int32
-	var locked sync.WaitGroup
-	locked.Add(2)
-	lock := func(first, second string) error {
-		return f.db.inTx(context.Background(), func(tx *Tx) error {
-			if _, err := tx.Exec(`UPDATE cities SET name = name WHERE id = $1`, first); err != nil {
-				return err
+	for name, handOn := range map[string]func(error) error{"raw": func(err error) error { return err }, "translated": translate} {
+		t.Run(name, func(t *testing.T) {
+			var runs atomic.Int32
+			var locked sync.WaitGroup
+			locked.Add(2)
+			lock := func(first, second string) error {
+				return f.db.inTx(context.Background(), func(tx *Tx) error {
+					if _, err := tx.Exec(`UPDATE cities SET name = name WHERE id = $1`, first); err != nil {
+						return handOn(err)
+					}
+					if runs.Add(1) <= 2 { // the first run of each: wait until both hold their first row
+						locked.Done()
+						locked.Wait()
+					}
+					_, err := tx.Exec(`UPDATE cities SET name = name WHERE id = $1`, second)
+					return handOn(err)
+				})
 			}
-			if runs.Add(1) <= 2 { // the first run of each: wait until both hold their first row
-				locked.Done()
-				locked.Wait()
+			errs := make(chan error, 2)
+			go func() { errs <- lock(a.ID, b.ID) }()
+			go func() { errs <- lock(b.ID, a.ID) }()
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Errorf("transaction: %v", err)
+				}
 			}
-			_, err := tx.Exec(`UPDATE cities SET name = name WHERE id = $1`, second)
-			return err
+			if n := runs.Load(); n < 3 { // 4 when, under load, both detect the deadlock
+				t.Fatalf("%d runs, want two and the deadlock victim's second", n)
+			}
 		})
 	}
-	errs := make(chan error, 2)
-	go func() { errs <- lock(a.ID, b.ID) }()
-	go func() { errs <- lock(b.ID, a.ID) }()
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Errorf("transaction: %v", err)
-		}
-	}
-	if n := runs.Load(); n < 3 { // 4 when, under load, both detect the deadlock
-		t.Fatalf("%d runs, want two and the deadlock victim's second", n)
-	}
+}
+
+// TestTextPostgreSQLCannotStore: a NUL that got past validation is a
+// client's mistake (EINVALID), not an internal error.
+func TestTextPostgreSQLCannotStore(t *testing.T) {
+	db := openMigrated(t, testenv.Engine{Name: "postgres", URL: testenv.PostgresURL(t)})
+	err := db.inTx(context.Background(), func(tx *Tx) error {
+		_, err := tx.Exec(`SELECT $1::text`, "a\x00b")
+		return err
+	})
+	wantCode(t, "a NUL in text", err, admit.EINVALID)
 }

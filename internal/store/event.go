@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -385,18 +386,26 @@ func (db *DB) CancelEvent(ctx context.Context, id string) (*admit.Event, error) 
 	if err != nil {
 		return nil, err
 	}
-	// Committed work: finish it even if the caller stops waiting.
+	// Committed: finish even if the caller stops waiting. Should settling
+	// fail here, the event is cancelled all the same, and the outbox row's
+	// handler settles the rest (and reports, should it fail too).
 	if err := db.CancelEventOrders(context.WithoutCancel(ctx), id); err != nil {
-		return nil, err
+		slog.ErrorContext(ctx, "settle the orders of a cancelled event; the outbox will retry", "event_id", id, "err", err)
 	}
 	return e, nil
 }
 
-// closeEvent marks an event cancelled and closes its ticket types.
+// closeEvent marks an event cancelled and closes its ticket types. The
+// event row is locked first, so that a ticket type being added meanwhile
+// is either listed (and closed) or added after, to a cancelled event, which
+// CreateTicketType refuses.
 func (db *DB) closeEvent(ctx context.Context, id string) (*admit.Event, error) {
 	return db.setStatus(ctx, id, admit.EventCancelled, func(tx *Tx, e *admit.Event) error {
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is already cancelled")
+		}
+		if err := tx.lockEvent(ctx, id, "UPDATE"); err != nil {
+			return err
 		}
 		if err := tx.closeTicketTypes(ctx, id); err != nil {
 			return err
@@ -446,7 +455,20 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 	if err != nil {
 		return nil, err
 	}
-	return db.FindEvent(ctx, id)
+	return db.FindEvent(context.WithoutCancel(ctx), id) // committed: answer even if the caller left
+}
+
+// lockEvent locks an event's row on PostgreSQL (SQLite's write
+// transactions are exclusive anyway): mode is UPDATE to change what hangs
+// on it, KEY SHARE to add to it (which only an UPDATE lock waits for).
+func (tx *Tx) lockEvent(ctx context.Context, id, mode string) error {
+	if tx.db.engine != postgresEngine {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM events WHERE id = $1 FOR `+mode, id); err != nil {
+		return fmt.Errorf("store: lock event: %w", err)
+	}
+	return nil
 }
 
 // reindexEvents refreshes the search documents of the events matching where.

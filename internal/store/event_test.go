@@ -29,7 +29,7 @@ func TestEventLifecycle(t *testing.T) {
 
 		check := func(what string, got *admit.Event) {
 			t.Helper()
-			if !strings.HasPrefix(got.ID, "evt_") || !validID(got.ID) {
+			if !strings.HasPrefix(got.ID, "evt_") || !admit.ValidID(got.ID) {
 				t.Errorf("%s: id = %q, want a valid evt_ id", what, got.ID)
 			}
 			if got.Status != admit.EventDraft {

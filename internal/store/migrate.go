@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
 	"sort"
 )
 
@@ -18,7 +19,11 @@ const migrationLock = 0x61646d6974 // "admit"
 
 // Migrate applies the embedded migrations not yet recorded, in name order,
 // each in its own transaction. Several processes may call it at once.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrateBefore(ctx, "") }
+
+// migrateBefore applies the migrations whose names sort before stop (all
+// when stop is ""): tests use it to build an older schema to upgrade.
+func (db *DB) migrateBefore(ctx context.Context, stop string) error {
 	dir := "migrations/" + string(db.engine)
 	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
@@ -26,6 +31,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if stop != "" && path.Base(name) >= stop {
+			break
+		}
 		if err := db.applyMigration(ctx, name); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/testenv"
 )
 
@@ -125,5 +126,38 @@ func TestMigrateConcurrently(t *testing.T) {
 		}
 		checkMigrated(t, dbs[0])
 		checkMigrated(t, dbs[1])
+	})
+}
+
+// TestUpgradeClosesCancelledEvents upgrades a database from before
+// migration 0006: the ticket types of events cancelled before it come out
+// closed (nothing can be sold or paid for them), and a row that already
+// held more than its quantity gets the quantity it really sold and held,
+// so that the new inventory constraint can hold from then on.
+func TestUpgradeClosesCancelledEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		db := openDB(t, Config{URL: e.URL, DataDir: e.DataDir})
+		must(t, "migrate to 0005", db.migrateBefore(ctx, "0006"))
+		f := seed(t, db)
+		loc := f.location(t, f.org, f.city(t, "Ghent", "BE", "Europe/Brussels"), "Hall")
+		spec := eventSpec{title: "Old", loc: loc, start: testNow.Add(48 * time.Hour), prices: []admit.Money{eur(100)}, status: admit.EventDraft}
+		cancelled, open := f.newEvent(t, f.org, spec), f.newEvent(t, f.org, spec)
+		f.exec(t, `UPDATE events SET status = 'cancelled' WHERE id = $1`, cancelled.ID)
+		f.exec(t, `UPDATE events SET status = 'published' WHERE id = $1`, open.ID)
+		f.exec(t, `UPDATE ticket_types SET sold = 70, held = 40 WHERE id = $1`, open.TicketTypes[0].ID) // 110 of 100
+
+		must(t, "upgrade", db.Migrate(ctx))
+		var closed, quantity int64
+		must(t, "read", db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1 AND closed_at IS NOT NULL`, cancelled.ID).Scan(&closed))
+		must(t, "read", db.primary.QueryRow(`SELECT quantity FROM ticket_types WHERE id = $1`, open.TicketTypes[0].ID).Scan(&quantity))
+		if closed != 1 || quantity != 110 {
+			t.Fatalf("after the upgrade: %d of the cancelled event's ticket types closed, the overfull one has quantity %d (want 1 and 110)", closed, quantity)
+		}
+		ev, err := db.FindEvent(f.org, cancelled.ID)
+		must(t, "FindEvent", err)
+		if a := ev.TicketTypes[0].Available; a == nil || *a != 0 {
+			t.Fatalf("the cancelled event shows %v available", a)
+		}
 	})
 }

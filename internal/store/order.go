@@ -26,12 +26,13 @@ import (
 // errEventCancelled refuses an order of a cancelled event.
 var errEventCancelled = &admit.Error{Code: admit.ECONFLICT, Kind: "event-cancelled", Message: "the event is cancelled"}
 
-// seatsGone is returned inside a payment transaction when a late payment
-// cannot take its seats again; the caller fails the order, saying why, in
-// a new transaction.
-type seatsGone struct{ reason string }
+// paymentRefused is returned inside a payment transaction when the order
+// cannot have what was paid for (its seats are gone, its event or the
+// order itself was cancelled); the caller fails the order, saying why, and
+// refunds it in a new transaction.
+type paymentRefused struct{ reason string }
 
-func (e *seatsGone) Error() string { return "store: seats gone: " + e.reason }
+func (e *paymentRefused) Error() string { return "store: payment refused: " + e.reason }
 
 // CreateOrder holds the seats of a new order, or confirms it at once when
 // its total is 0. Sold-out is ECONFLICT with Kind "sold-out".

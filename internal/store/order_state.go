@@ -102,7 +102,7 @@ func (db *DB) changeOrder(ctx context.Context, id string, managersOnly bool, cha
 	if err != nil {
 		return nil, err
 	}
-	return db.FindOrder(ctx, id)
+	return db.FindOrder(context.WithoutCancel(ctx), id) // committed: answer even if the caller left
 }
 
 // release ends a pending order: its remaining holds return their seats.
@@ -278,7 +278,7 @@ func (db *DB) MarkPaid(ctx context.Context, id string) (*admit.Order, error) {
 // Payment is a provider's word that an order is paid.
 type Payment struct {
 	Provider string
-	EventID  string // the provider's id of this notice: each is applied once
+	NoticeID string // the provider's id of this notice (a webhook event): each is applied once
 	OrderID  string
 	Ref      string      // the provider's id of the payment, if known
 	Amount   admit.Money // what was paid; the zero Money when not told
@@ -291,7 +291,7 @@ type Payment struct {
 func (db *DB) ConfirmPayment(ctx context.Context, p Payment) (*admit.Order, error) {
 	return db.confirm(ctx, p.OrderID, p.Ref, func(tx *Tx) (*admit.Order, error) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			p.Provider, p.EventID, ts(tx.now))
+			p.Provider, p.NoticeID, ts(tx.now))
 		if err != nil {
 			return nil, fmt.Errorf("store: webhook event: %w", err)
 		}
@@ -330,24 +330,25 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 			if len(o.Tickets) > 0 {
 				return nil // paid, then cancelled: its payment was recorded then
 			}
-			return &seatsGone{reason: "the order was cancelled before its payment arrived"}
+			return &paymentRefused{reason: "the order was cancelled before its payment arrived"}
 		}
 		return tx.pay(ctx, o, ref)
 	})
-	var gone *seatsGone
-	if errors.As(err, &gone) {
+	var refused *paymentRefused
+	if errors.As(err, &refused) {
 		err = db.inTx(ctx, func(tx *Tx) error {
 			o, _, err := tx.lockedOrder(ctx, id)
 			if err != nil || o.Status == admit.OrderPaid || o.Status == admit.OrderFailed {
 				return err
 			}
-			return tx.fail(ctx, o, ref, gone.reason)
+			return tx.fail(ctx, o, ref, refused.reason)
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return db.FindOrder(admit.NewContextWithUser(ctx, admit.System), id)
+	// Committed: answer even if the caller left.
+	return db.FindOrder(admit.NewContextWithUser(context.WithoutCancel(ctx), admit.System), id)
 }
 
 // pay turns a pending (or expired) order into a paid one.
@@ -362,17 +363,23 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	}
 	if lapsed {
 		// The hold is gone (or going): take the seats again if they are there.
-		if err := tx.takeSeats(ctx, o, true); err == errEventCancelled {
-			return &seatsGone{reason: "the event is cancelled"}
+		if err := tx.takeSeats(ctx, o, true); errors.Is(err, errEventCancelled) {
+			return &paymentRefused{reason: "the event is cancelled"}
 		} else if admit.ErrorCode(err) == admit.ECONFLICT {
-			return &seatsGone{reason: "sold out after the hold expired"}
+			return &paymentRefused{reason: "sold out after the hold expired"}
 		} else if err != nil {
 			return err
 		}
 	} else {
+		// Held seats become sold, unless the event was cancelled meanwhile
+		// (its orders are being settled): then the payment goes back.
 		for _, it := range lockOrder(o.Items) {
-			if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET sold = sold + $2 WHERE id = $1`, it.TicketTypeID, it.Quantity); err != nil {
+			res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET sold = sold + $2 WHERE id = $1 AND closed_at IS NULL`, it.TicketTypeID, it.Quantity)
+			if err != nil {
 				return fmt.Errorf("store: sell: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return &paymentRefused{reason: "the event is cancelled"}
 			}
 		}
 		if err := tx.addPopularity(ctx, o); err != nil {
@@ -439,8 +446,9 @@ func (db *DB) ExpireOrders(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	expired := map[string]bool{} // a set: a transaction may run twice
+	expired := map[string]bool{} // what committed: a transaction may run twice
 	err = db.settleOrders(ctx, ids, func(tx *Tx, o *admit.Order) error {
+		delete(expired, o.ID)
 		if o.Status != admit.OrderPending || tx.now.Before(o.ExpiresAt) {
 			return nil // paid or released meanwhile
 		}

@@ -227,7 +227,7 @@ func TestWebhookReplayChangesNothing(t *testing.T) {
 		must(t, "order", err)
 		sys := admit.NewContextWithUser(context.Background(), admit.System)
 		for range 2 {
-			got, err := s.db.ConfirmPayment(sys, Payment{Provider: "stripe", EventID: "evt_1", OrderID: o.ID, Ref: "pi_1", Amount: eur(3000)})
+			got, err := s.db.ConfirmPayment(sys, Payment{Provider: "stripe", NoticeID: "evt_1", OrderID: o.ID, Ref: "pi_1", Amount: eur(3000)})
 			must(t, "ConfirmPayment", err)
 			if got.Status != admit.OrderPaid || len(got.Tickets) != 3 {
 				t.Fatalf("after the webhook: %s with %d tickets", got.Status, len(got.Tickets))
@@ -730,8 +730,14 @@ func TestCancellingAnEventRacingOrders(t *testing.T) {
 						}
 					}()
 				}
+				ordersDone := make(chan struct{})
+				go func() { wg.Wait(); close(ordersDone) }()
 				for range 32 {
-					<-some
+					select {
+					case <-some:
+					case <-ordersDone: // they stopped early: their errors say why
+						t.FailNow()
+					}
 				}
 				_, err := s.db.CancelEvent(s.org, s.event.ID)
 				wg.Wait()
@@ -766,7 +772,7 @@ func TestPaymentAfterTheEventIsCancelled(t *testing.T) {
 		must(t, "order", err)
 		_, err = s.db.CancelEvent(s.org, s.event.ID)
 		must(t, "CancelEvent", err)
-		got, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, EventID: "evt_late", OrderID: o.ID, Ref: "pi_late"})
+		got, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_late", OrderID: o.ID, Ref: "pi_late"})
 		must(t, "ConfirmPayment", err)
 		if got.Status != admit.OrderFailed || len(got.Tickets) != 0 || got.Refunded.Amount != 3000 {
 			t.Fatalf("payment after the cancellation: %s with %d tickets, refunded %d", got.Status, len(got.Tickets), got.Refunded.Amount)
@@ -869,8 +875,9 @@ func TestAnInterruptedEventCancellationIsFinished(t *testing.T) {
 	})
 }
 
-// A cancelled order stays cancelled: an organizer cannot mark it paid, and
-// a payment that arrives for it anyway is refunded.
+// A cancelled order stays cancelled: an organizer cannot mark it paid; a
+// payment that arrives for a released order is refunded, and one for an
+// order paid (and refunded) before changes nothing.
 func TestACancelledOrderStaysCancelled(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
@@ -888,12 +895,12 @@ func TestACancelledOrderStaysCancelled(t *testing.T) {
 			_, err := s.db.MarkPaid(s.org, id)
 			wantCode(t, "marking a cancelled order paid", err, admit.ECONFLICT)
 		}
-		again, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, EventID: "evt_again", OrderID: refunded.ID})
+		again, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_again", OrderID: refunded.ID})
 		must(t, "payment of a paid, then cancelled order", err)
 		if again.Status != admit.OrderCancelled || again.Refunded.Amount != 2000 {
 			t.Fatalf("paid, cancelled, then paid again: %s refunded %d", again.Status, again.Refunded.Amount)
 		}
-		late, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, EventID: "evt_late", OrderID: released.ID})
+		late, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_late", OrderID: released.ID})
 		must(t, "payment of a released order", err)
 		if late.Status != admit.OrderFailed || late.Refunded.Amount != 1000 || len(late.Tickets) != 0 {
 			t.Fatalf("payment of a released order: %s refunded %d with %d tickets", late.Status, late.Refunded.Amount, len(late.Tickets))
@@ -994,4 +1001,87 @@ func TestTicketsFollowTheAttendeesInOrder(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The moment a cancellation has closed an event's ticket types, before
+// every order is settled: nothing takes seats any more, on either path,
+// and a payment for a held order is refunded instead of issuing tickets.
+func TestClosedTicketTypesSellNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		held, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		lapsed, err := s.order(s.attendees[1], 1)
+		must(t, "order", err)
+		s.setNow(lapsed.ExpiresAt)
+		n, err := s.db.ExpireOrders(s.admin, 10)
+		if err != nil || n != 2 {
+			t.Fatalf("ExpireOrders: %d, %v", n, err)
+		}
+		s.setNow(testNow)
+		held, err = s.order(s.attendees[0], 2) // held again, unexpired
+		must(t, "order", err)
+
+		// As the cancelling transaction leaves them: closed, the event's
+		// status not yet seen by a statement that started before.
+		f := s.fixture
+		f.exec(t, `UPDATE ticket_types SET closed_at = $2 WHERE id = $1`, s.tt, ts(testNow))
+		var ae *admit.Error
+		if _, err := s.order(s.attendees[2], 1); !errors.As(err, &ae) || ae.Kind != "event-cancelled" {
+			t.Fatalf("ordering from a closed ticket type: %v", err)
+		}
+		if e.Name == "postgres" {
+			if h := s.fast(admit.UserFromContext(s.attendees[2]), s.item(1))[0]; h.order != nil || h.err != nil {
+				t.Fatalf("the one-statement hold took a closed ticket type's seat: %+v, %v", h.order, h.err)
+			}
+		}
+		for _, o := range []*admit.Order{held, lapsed} {
+			got, err := s.db.MarkPaid(s.org, o.ID)
+			must(t, "MarkPaid", err)
+			var reason string
+			s.db.primary.QueryRow(`SELECT payload FROM outbox WHERE aggregate_id = $1 AND topic = 'order.failed'`, o.ID).Scan(&reason)
+			if got.Status != admit.OrderFailed || len(got.Tickets) != 0 || got.Refunded != got.Total || !strings.Contains(reason, "the event is cancelled") {
+				t.Fatalf("paying order %s of a closed ticket type: %s, %d tickets, refunded %d of %d, outbox %q",
+					o.Status, got.Status, len(got.Tickets), got.Refunded.Amount, got.Total.Amount, reason)
+			}
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d held %d", sold, held)
+		}
+	})
+}
+
+// Two organizers cancel the same event at once: one cancellation happens,
+// the other is told it already did.
+func TestCancellingAnEventTwiceAtOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for range 2 {
+			go func() {
+				<-start
+				_, err := s.db.CancelEvent(s.org, s.event.ID)
+				errs <- err
+			}()
+		}
+		close(start)
+		var ok, conflicts int
+		for range 2 {
+			switch err := <-errs; admit.ErrorCode(err) {
+			case admit.ECONFLICT:
+				conflicts++
+			default:
+				if err != nil {
+					t.Fatalf("CancelEvent: %v", err)
+				}
+				ok++
+			}
+		}
+		var rows int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = 'event.cancelled' AND aggregate_id = $1`, s.event.ID).Scan(&rows)
+		if ok != 1 || conflicts != 1 || rows != 1 {
+			t.Fatalf("%d cancellations, %d conflicts, %d event.cancelled rows; want 1 each", ok, conflicts, rows)
+		}
+	})
 }

@@ -20,6 +20,9 @@ var IdempotentPatterns = []string{
 	"POST /api/v1/tickets/{id}/cancel", "DELETE /api/v1/orders/{id}", "POST /api/v1/events/{id}/cancel",
 }
 
+// IdempotencyInput is the Idempotency-Key header of the operations in
+// IdempotentPatterns (the web layer acts on it); exported, or huma would
+// leave it out of the OpenAPI document.
 type IdempotencyInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and request (the same JSON, however laid out) return the first answer, errors included, and do nothing twice; kept 24 hours. The same key with another request is a 422."`
 }

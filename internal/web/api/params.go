@@ -118,7 +118,7 @@ func pageParam(p *admit.Problems, q PageQuery, sort string) admit.Page {
 
 // idParam accepts an id-shaped value; an id that exists nowhere simply matches nothing.
 func idParam(p *admit.Problems, name, v string) string {
-	if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) {
+	if v != "" && !admit.ValidID(v) {
 		p.Add("query."+name, "is not an id")
 		return ""
 	}
