@@ -329,7 +329,7 @@ func (m *Main) startWorkers() {
 		return nil
 	})
 	m.outbox.Handle("refund.requested", m.Orders.SendRefund)
-	m.outbox.Handle("event.cancelled", m.Orders.EventCancelled)
+	m.outbox.Handle("event.cancelled", m.DB.EventCancelled)
 	m.outbox.Start()
 	m.Orders.StartSweeper(5 * m.Config.WorkerInterval)
 }

@@ -127,18 +127,6 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 	return s.DB.CompleteRefund(ctx, r.ID, "succeeded", ref)
 }
 
-// EventCancelled is the outbox handler of event.cancelled: it settles the
-// orders that the cancellation itself did not get to (its process died).
-func (s *Service) EventCancelled(ctx context.Context, m store.OutboxMessage) error {
-	var p struct {
-		EventID string `json:"event_id"`
-	}
-	if err := json.Unmarshal(m.Payload, &p); err != nil {
-		return fmt.Errorf("registration: event.cancelled payload: %w", err)
-	}
-	return s.DB.CancelEventOrders(ctx, p.EventID)
-}
-
 // StartSweeper records lapsed holds every interval until Close.
 func (s *Service) StartSweeper(interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())

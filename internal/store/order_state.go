@@ -492,6 +492,18 @@ func (db *DB) CancelEventOrders(ctx context.Context, eventID string) error {
 	}
 }
 
+// EventCancelled is the outbox handler of event.cancelled: it settles the
+// orders that the cancellation itself did not get to (its process died).
+func (db *DB) EventCancelled(ctx context.Context, m OutboxMessage) error {
+	var p struct {
+		EventID string `json:"event_id"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		return fmt.Errorf("store: event.cancelled payload: %w", err)
+	}
+	return db.CancelEventOrders(ctx, p.EventID)
+}
+
 // orderIDs lists the ids of the orders matching where (and its order and
 // limit).
 func (db *DB) orderIDs(ctx context.Context, where string, args ...any) ([]string, error) {

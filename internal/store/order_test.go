@@ -859,8 +859,14 @@ func TestAnInterruptedEventCancellationIsFinished(t *testing.T) {
 		if rows != 1 {
 			t.Fatalf("%d event.cancelled outbox rows", rows)
 		}
+		msgs, err := s.db.ClaimOutbox(s.admin, 100, time.Minute)
+		must(t, "ClaimOutbox", err)
+		i := slices.IndexFunc(msgs, func(m OutboxMessage) bool { return m.Topic == "event.cancelled" })
+		if i < 0 {
+			t.Fatalf("no event.cancelled message among %d", len(msgs))
+		}
 		for range 2 { // delivered at least once
-			must(t, "CancelEventOrders", s.db.CancelEventOrders(s.admin, s.event.ID))
+			must(t, "EventCancelled", s.db.EventCancelled(s.admin, msgs[i]))
 		}
 		p, _ := s.db.FindOrder(s.admin, paid.ID)
 		q, _ := s.db.FindOrder(s.admin, pending.ID)
