@@ -373,7 +373,7 @@ func (db *DB) PublishEvent(ctx context.Context, id string) (*admit.Event, error)
 			return admit.Errorf(admit.ECONFLICT, "add a ticket type before publishing")
 		}
 		return nil
-	})
+	}, nil)
 }
 
 // CancelEvent cancels an event for good. Its ticket types close in the
@@ -395,18 +395,18 @@ func (db *DB) CancelEvent(ctx context.Context, id string) (*admit.Event, error) 
 	return e, nil
 }
 
-// closeEvent marks an event cancelled and closes its ticket types. The
-// event row is locked first, so that a ticket type being added meanwhile
-// is either listed (and closed) or added after, to a cancelled event, which
-// CreateTicketType refuses.
+// closeEvent marks an event cancelled and closes its ticket types: those
+// it finds first, in id order, which waits for the orders taking their
+// seats; then, after the status change, any added meanwhile (the change
+// waited for CreateTicketType's lock on the event, and a later one sees the
+// event cancelled). Its locks go ticket types, then event, as an order's.
 func (db *DB) closeEvent(ctx context.Context, id string) (*admit.Event, error) {
 	return db.setStatus(ctx, id, admit.EventCancelled, func(tx *Tx, e *admit.Event) error {
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is already cancelled")
 		}
-		if err := tx.lockEvent(ctx, id, "UPDATE"); err != nil {
-			return err
-		}
+		return tx.closeTicketTypes(ctx, id)
+	}, func(tx *Tx) error {
 		if err := tx.closeTicketTypes(ctx, id); err != nil {
 			return err
 		}
@@ -414,13 +414,13 @@ func (db *DB) closeEvent(ctx context.Context, id string) (*admit.Event, error) {
 	})
 }
 
-// closeTicketTypes closes an event's ticket types, one row at a time in id
-// order (the order in which every transaction locks them): each UPDATE
-// waits for the orders taking that row's seats at the moment, which then
-// commit before the event's orders are listed, and every later order finds
-// the row closed.
+// closeTicketTypes closes an event's open ticket types, one row at a time
+// in id order (the order in which every transaction locks them): each
+// UPDATE waits for the orders taking that row's seats at the moment, which
+// then commit before the event's orders are listed, and every later order
+// finds the row closed.
 func (tx *Tx) closeTicketTypes(ctx context.Context, eventID string) error {
-	ids, err := queryIDs(ctx, tx, `SELECT id FROM ticket_types WHERE event_id = $1 ORDER BY id`, eventID)
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM ticket_types WHERE event_id = $1 AND closed_at IS NULL ORDER BY id`, eventID)
 	if err != nil {
 		return err
 	}
@@ -432,9 +432,11 @@ func (tx *Tx) closeTicketTypes(ctx context.Context, eventID string) error {
 	return nil
 }
 
-// setStatus moves an event to status to after check approves; the change
-// applies only if no one else changed the status meanwhile.
-func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, check func(*Tx, *admit.Event) error) (*admit.Event, error) {
+// setStatus moves an event to status to after check approves, then runs
+// after (if any) in the same transaction; the change applies only if no
+// one else changed the status meanwhile.
+func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, check func(*Tx, *admit.Event) error,
+	after func(*Tx) error) (*admit.Event, error) {
 	err := db.inTx(ctx, func(tx *Tx) error {
 		e, err := tx.managedEvent(ctx, id)
 		if err != nil {
@@ -450,6 +452,9 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 		if n, _ := res.RowsAffected(); n == 0 {
 			return admit.Errorf(admit.ECONFLICT, "the event's status changed meanwhile; look at it again")
 		}
+		if after != nil {
+			return after(tx)
+		}
 		return nil
 	})
 	if err != nil {
@@ -459,8 +464,8 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 }
 
 // lockEvent locks an event's row on PostgreSQL (SQLite's write
-// transactions are exclusive anyway): mode is UPDATE to change what hangs
-// on it, KEY SHARE to add to it (which only an UPDATE lock waits for).
+// transactions are exclusive anyway) in mode (SHARE: a change of the
+// event's row waits for the lock's transaction, and it for the change).
 func (tx *Tx) lockEvent(ctx context.Context, id, mode string) error {
 	if tx.db.engine != postgresEngine {
 		return nil
