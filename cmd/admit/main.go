@@ -330,6 +330,7 @@ func (m *Main) startWorkers() {
 	})
 	m.outbox.Handle("refund.requested", m.Orders.SendRefund)
 	m.outbox.Handle("event.cancelled", m.DB.EventCancelled)
+	m.outbox.Handle("order.cancelled", m.Orders.StopPayment)
 	m.outbox.Start()
 	m.Orders.StartSweeper(5 * m.Config.WorkerInterval)
 }

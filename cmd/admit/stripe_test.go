@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ const webhookSecret = "whsec_admit_test"
 func TestStripePaymentsThroughTheAPI(t *testing.T) {
 	mock := stripetest.Start(t)
 	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		stripeURL, stripeSaw := stripetest.Record(t, mock)
 		s := startServer(t, e, "--stripe-secret-key", "sk_test_admit", "--stripe-webhook-secret", webhookSecret,
-			"--stripe-api-url", mock, "--worker-interval", "1h") // the test delivers the outbox itself
+			"--stripe-api-url", stripeURL, "--worker-interval", "1h") // the test delivers the outbox itself
 		c := buildCatalogue(t, s)
 		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "stripe"}).want(t, 200)
 
@@ -69,7 +71,10 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 			t.Fatalf("available %d after a replayed payment of 2 seats, want 298", *ev.TicketTypes[0].Available)
 		}
 
-		// Cancelling refunds through Stripe, from the outbox.
+		// Cancelling refunds through Stripe, from the outbox; releasing an
+		// unpaid order cancels its PaymentIntent, so it cannot be paid.
+		released := order()
+		s.call("DELETE", "/api/v1/orders/"+released.ID, c.attendee, nil).want(t, 200)
 		s.call("POST", "/api/v1/orders/"+o.ID+"/cancel", c.attendee, nil).want(t, 200)
 		if _, err := s.m.outbox.DeliverDue(context.Background()); err != nil {
 			t.Fatal(err)
@@ -77,6 +82,15 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 		refunds, err := s.m.DB.RefundsOf(context.Background(), o.ID)
 		if err != nil || len(refunds) != 1 || refunds[0].Status != "succeeded" || refunds[0].Amount != 5000 || refunds[0].PaymentRef == "" {
 			t.Fatalf("refunds after cancelling: %+v, %v", refunds, err)
+		}
+		var cancels []string
+		for _, r := range stripeSaw() {
+			if strings.HasSuffix(r.Path, "/cancel") {
+				cancels = append(cancels, r.Path)
+			}
+		}
+		if want := "/v1/payment_intents/" + released.Payment.Reference + "/cancel"; len(cancels) != 1 || cancels[0] != want {
+			t.Fatalf("PaymentIntents cancelled: %v, want only %s (the paid order is refunded instead)", cancels, want)
 		}
 	})
 }

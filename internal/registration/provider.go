@@ -10,10 +10,13 @@ import (
 
 // Provider is how an order is paid. Start runs after the order's hold has
 // committed (never inside a transaction); Refund sends money back and
-// returns the provider's reference. Both must be idempotent.
+// returns the provider's reference; Cancel stops a payment that was
+// started for an order released before it was paid. All must be
+// idempotent.
 type Provider interface {
 	Start(ctx context.Context, o *admit.Order) (admit.Payment, error)
 	Refund(ctx context.Context, r store.Refund) (ref string, err error)
+	Cancel(ctx context.Context, o *admit.Order) error
 }
 
 // free is the provider of orders totalling 0: they are paid in the
@@ -22,6 +25,7 @@ type free struct{}
 
 func (free) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
 func (free) Refund(context.Context, store.Refund) (string, error)           { return "free", nil }
+func (free) Cancel(context.Context, *admit.Order) error                     { return nil }
 
 // manual is bank transfer or payment at the door: an organizer marks the
 // order paid, and pays refunds back the same way; the record is the refund.
@@ -29,6 +33,7 @@ type manual struct{}
 
 func (manual) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
 func (manual) Refund(context.Context, store.Refund) (string, error)           { return "manual", nil }
+func (manual) Cancel(context.Context, *admit.Order) error                     { return nil }
 
 // card is Stripe: a PaymentIntent per order, confirmed by webhook.
 type card struct{ client *stripe.Client }
@@ -43,6 +48,13 @@ func (c card) Start(ctx context.Context, o *admit.Order) (admit.Payment, error) 
 
 func (c card) Refund(ctx context.Context, r store.Refund) (string, error) {
 	return c.client.Refund(ctx, r.PaymentRef, admit.Money{Amount: r.Amount, Currency: r.Currency}, r.ID)
+}
+
+func (c card) Cancel(ctx context.Context, o *admit.Order) error {
+	if o.Payment.Reference == "" {
+		return nil // its payment never started
+	}
+	return c.client.CancelPayment(ctx, o.Payment.Reference)
 }
 
 // providers returns the providers available with this configuration.

@@ -127,6 +127,33 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 	return s.DB.CompleteRefund(ctx, r.ID, "succeeded", ref)
 }
 
+// StopPayment is the outbox handler of order.cancelled: an order released
+// while pending (by its buyer, or with its event) has its payment stopped,
+// so that nobody pays for seats that are gone. An order that expired keeps
+// its payment open: a late payment may still get seats (and is refunded
+// when it cannot).
+func (s *Service) StopPayment(ctx context.Context, m store.OutboxMessage) error {
+	var p struct {
+		OrderID string            `json:"order_id"`
+		From    admit.OrderStatus `json:"from"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		return fmt.Errorf("registration: order.cancelled payload: %w", err)
+	}
+	if p.From != admit.OrderPending {
+		return nil // it was paid: its refund is under way
+	}
+	o, err := s.DB.FindOrder(admit.NewContextWithUser(ctx, admit.System), p.OrderID)
+	if err != nil {
+		return err
+	}
+	provider, ok := s.providers[o.Payment.Provider]
+	if !ok {
+		return fmt.Errorf("registration: stop the payment of %s: %s payments are not configured", o.ID, o.Payment.Provider)
+	}
+	return provider.Cancel(ctx, o)
+}
+
 // StartSweeper records lapsed holds every interval until Close.
 func (s *Service) StartSweeper(interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())

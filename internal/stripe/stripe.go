@@ -113,6 +113,27 @@ func (c *Client) Refund(ctx context.Context, ref string, amount admit.Money, key
 	return r.ID, nil
 }
 
+// CancelPayment cancels the PaymentIntent ref, so that its buyer can no
+// longer pay an order that was released. An intent that already succeeded
+// or was cancelled is left as it is (nil): a success is refunded when its
+// webhook arrives.
+func (c *Client) CancelPayment(ctx context.Context, ref string) error {
+	if ref == "" {
+		return admit.Errorf(admit.EINVALID, "a payment reference is required to cancel")
+	}
+	params := &stripego.PaymentIntentCancelParams{CancellationReason: stripego.String("abandoned")}
+	params.SetIdempotencyKey("admit-cancel-" + ref)
+	_, err := c.api.V1PaymentIntents.Cancel(ctx, ref, params)
+	var se *stripego.Error
+	if errors.As(err, &se) && se.Code == stripego.ErrorCodePaymentIntentUnexpectedState {
+		return nil
+	}
+	if err != nil {
+		return c.apiError("cancel the payment", err)
+	}
+	return nil
+}
+
 // APIAmount returns m as Stripe's API writes it: an amount in Stripe's minor
 // units and a lower-case currency code. Stripe's minor units are ISO 4217's
 // except for ISK, which Stripe still counts in hundredths (500 = 5 ISK).

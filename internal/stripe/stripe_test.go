@@ -1,15 +1,11 @@
 package stripe_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/admit-events/admit"
@@ -41,6 +37,7 @@ func TestWithStripeMock(t *testing.T) {
 	t.Run("StartPaymentRequest", func(t *testing.T) { testStartPaymentRequest(t, mock) })
 	t.Run("RefundRequest", func(t *testing.T) { testRefundRequest(t, mock) })
 	t.Run("RejectedKey", func(t *testing.T) { testRejectedKey(t, mock) })
+	t.Run("CancelPayment", func(t *testing.T) { testCancelPayment(t, mock) })
 }
 
 func testStartPaymentAndRefund(t *testing.T, mock string) {
@@ -64,42 +61,8 @@ func testStartPaymentAndRefund(t *testing.T, mock string) {
 	}
 }
 
-// request is what the recording proxy saw of one call.
-type request struct {
-	path           string
-	idempotencyKey string
-	form           url.Values
-}
-
-// recordingProxy forwards to stripe-mock and records each request, since
-// stripe-mock itself neither replays idempotent requests nor reports them.
-func recordingProxy(t *testing.T, target string) (baseURL string, seen func() []request) {
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var reqs []request
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, _ := url.ParseQuery(string(body))
-		mu.Lock()
-		reqs = append(reqs, request{r.URL.Path, r.Header.Get("Idempotency-Key"), form})
-		mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL, func() []request {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]request(nil), reqs...)
-	}
-}
-
 func testStartPaymentRequest(t *testing.T, mock string) {
-	base, seen := recordingProxy(t, mock)
+	base, seen := stripetest.Record(t, mock)
 	c := newClient(t, base)
 	for i := range 2 { // a retry for the same order
 		if _, _, err := c.StartPayment(context.Background(), "ord_42", admit.Money{Amount: 1500, Currency: "JPY"}); err != nil {
@@ -111,8 +74,8 @@ func testStartPaymentRequest(t *testing.T, mock string) {
 		t.Fatalf("got %d requests, want 2", len(reqs))
 	}
 	for _, r := range reqs {
-		if r.path != "/v1/payment_intents" || r.idempotencyKey != "admit-order-ord_42" {
-			t.Errorf("request %s with Idempotency-Key %q; want /v1/payment_intents with admit-order-ord_42", r.path, r.idempotencyKey)
+		if r.Path != "/v1/payment_intents" || r.IdempotencyKey != "admit-order-ord_42" {
+			t.Errorf("request %s with Idempotency-Key %q; want /v1/payment_intents with admit-order-ord_42", r.Path, r.IdempotencyKey)
 		}
 		want := map[string]string{
 			"amount":                             "1500", // JPY has no minor unit, in ISO 4217 and Stripe alike
@@ -121,7 +84,7 @@ func testStartPaymentRequest(t *testing.T, mock string) {
 			"automatic_payment_methods[enabled]": "true",
 		}
 		for k, v := range want {
-			if got := r.form.Get(k); got != v {
+			if got := r.Form.Get(k); got != v {
 				t.Errorf("form %s = %q, want %q", k, got, v)
 			}
 		}
@@ -129,16 +92,16 @@ func testStartPaymentRequest(t *testing.T, mock string) {
 }
 
 func testRefundRequest(t *testing.T, mock string) {
-	base, seen := recordingProxy(t, mock)
+	base, seen := stripetest.Record(t, mock)
 	c := newClient(t, base)
 	// Stripe counts ISK in hundredths although ISO 4217 gives it no minor unit.
 	if _, err := c.Refund(context.Background(), "pi_123", admit.Money{Amount: 5000, Currency: "ISK"}, "refund-key-1"); err != nil {
 		t.Fatalf("Refund: %v", err)
 	}
 	r := seen()[0]
-	if r.path != "/v1/refunds" || r.idempotencyKey != "refund-key-1" ||
-		r.form.Get("payment_intent") != "pi_123" || r.form.Get("amount") != "500000" {
-		t.Errorf("got %s key %q form %v; want /v1/refunds key refund-key-1 payment_intent=pi_123 amount=500000", r.path, r.idempotencyKey, r.form)
+	if r.Path != "/v1/refunds" || r.IdempotencyKey != "refund-key-1" ||
+		r.Form.Get("payment_intent") != "pi_123" || r.Form.Get("amount") != "500000" {
+		t.Errorf("got %s key %q form %v; want /v1/refunds key refund-key-1 payment_intent=pi_123 amount=500000", r.Path, r.IdempotencyKey, r.Form)
 	}
 }
 
@@ -154,6 +117,34 @@ func testRejectedKey(t *testing.T, mock string) {
 	_, _, err = c.StartPayment(context.Background(), "ord_1", eur(100))
 	if admit.ErrorCode(err) != admit.EUNAVAILABLE || strings.Contains(err.Error(), liveKey) {
 		t.Errorf("StartPayment with a refused key: %v; want an unavailable error without the key", err)
+	}
+}
+
+func testCancelPayment(t *testing.T, mock string) {
+	base, seen := stripetest.Record(t, mock)
+	c := newClient(t, base)
+	if err := c.CancelPayment(context.Background(), "pi_123"); err != nil {
+		t.Fatalf("CancelPayment: %v", err)
+	}
+	if r := seen()[0]; r.Path != "/v1/payment_intents/pi_123/cancel" || r.IdempotencyKey != "admit-cancel-pi_123" {
+		t.Errorf("got %s key %q; want /v1/payment_intents/pi_123/cancel key admit-cancel-pi_123", r.Path, r.IdempotencyKey)
+	}
+}
+
+// TestCancelPaymentTooLate: an intent that succeeded (or was cancelled)
+// before the cancel arrives is left as it is. stripe-mock keeps no state,
+// so this Stripe answer comes from a fake, named as such: Stripe's 400
+// with code payment_intent_unexpected_state.
+func TestCancelPaymentTooLate(t *testing.T) {
+	fakeStripe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state",`+
+			`"message":"You cannot cancel this PaymentIntent because it has a status of succeeded."}}`)
+	}))
+	defer fakeStripe.Close()
+	if err := newClient(t, fakeStripe.URL).CancelPayment(context.Background(), "pi_paid"); err != nil {
+		t.Fatalf("CancelPayment of a paid intent: %v, want nil", err)
 	}
 }
 

@@ -17,9 +17,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +185,41 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		w.line = w.line[:0]
 	}
 	return len(p), nil
+}
+
+// Request is what Record saw of one call to Stripe.
+type Request struct {
+	Path           string
+	IdempotencyKey string
+	Form           url.Values
+}
+
+// Record starts a real HTTP server in front of stripe-mock at target that
+// forwards every request and records it, since stripe-mock itself neither
+// replays idempotent requests nor reports what it was asked. It returns the
+// server's base URL (for stripe.Config.BaseURL) and the requests so far.
+func Record(t testing.TB, target string) (baseURL string, seen func() []Request) {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reqs []Request
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		mu.Lock()
+		reqs = append(reqs, Request{r.URL.Path, r.Header.Get("Idempotency-Key"), form})
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []Request {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]Request(nil), reqs...)
+	}
 }
