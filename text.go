@@ -40,22 +40,32 @@ func checkLength(p *Problems, location, s string, min, max int) {
 }
 
 // PlainText reports whether s is valid UTF-8 without control characters
-// other than tab, carriage return and line feed.
+// other than tab, carriage return and line feed, nor bidirectional
+// overrides.
 func PlainText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || unicode.Is(bidiControls, r)
 	})
 }
 
-// OneLine reports whether s is valid UTF-8 without any control character.
+// OneLine reports whether s is valid UTF-8 without any control character,
+// Unicode line or paragraph separator, or bidirectional override (which
+// would make a name display as another).
 func OneLine(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.Is(bidiControls, r)
+	})
 }
 
-// ValidID reports whether s has the form of an id of ours (a prefix, an
-// underscore and lowercase base32, at most 64 characters), so that junk
-// from a URL is turned away before it reaches SQL. The path parameters'
-// pattern in the API says the same: ^[a-z0-9_]+$.
+// bidiControls are the bidirectional embeddings, overrides and isolates
+// (U+202A–U+202E, U+2066–U+2069), which reorder the text around them.
+var bidiControls = &unicode.RangeTable{R16: []unicode.Range16{{Lo: 0x202a, Hi: 0x202e, Stride: 1}, {Lo: 0x2066, Hi: 0x2069, Stride: 1}}}
+
+// ValidID reports whether s could be an id of ours: 1 to 64 lowercase
+// letters, digits and underscores (ours are a prefix, an underscore and
+// lowercase base32), so that junk from a URL is turned away before it
+// reaches SQL. The path parameters' pattern in the API says the same:
+// ^[a-z0-9_]+$.
 func ValidID(s string) bool {
 	return len(s) >= 1 && len(s) <= 64 && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
@@ -64,7 +74,8 @@ func ValidID(s string) bool {
 
 // ValidEmail reports whether s is a bare address (local@domain.tld, at most
 // 254 bytes): no display name ("Bob <bob@example.com>"), no comment, no
-// control character, and a domain with a dot.
+// control character, and a domain name of at least two labels of letters,
+// digits and inner hyphens (no address literal such as [192.0.2.1]).
 func ValidEmail(s string) bool {
 	if len(s) > 254 || !OneLine(s) {
 		return false
@@ -74,5 +85,15 @@ func ValidEmail(s string) bool {
 		return false
 	}
 	_, domain, _ := strings.Cut(s, "@")
-	return strings.Contains(strings.Trim(domain, "."), ".")
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' ||
+			strings.ContainsFunc(l, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' }) {
+			return false
+		}
+	}
+	return true
 }

@@ -17,6 +17,12 @@ func TestValidEmail(t *testing.T) {
 		"bob\n@example.com":        false,
 		"bob@example.com\r":        false,
 		"two@at@example.com":       false,
+		"a@[192.0.2.1]":            false,
+		"a@-b.com":                 false,
+		"a@b-.com":                 false,
+		"a@b..com":                 false,
+		"a@b.com\u2028x":           false,
+		"zoë@exämple.de":           true,
 		string(make([]byte, 255)):  false,
 		"x@" + "example.com\u0085": false,
 	} {
@@ -37,6 +43,9 @@ func TestOneLineAndPlainText(t *testing.T) {
 		"a\x7fb":       {false, false},
 		"a\u0085b":     {false, false},
 		"\xff":         {false, false},
+		"a\u2028b":     {false, true},
+		"a\u202eb":     {false, false},
+		"a\u200cb":     {true, true}, // a zero-width non-joiner belongs in Persian names
 	} {
 		if got := [2]bool{OneLine(s), PlainText(s)}; got != want {
 			t.Errorf("%q: OneLine, PlainText = %v, want %v", s, got, want)

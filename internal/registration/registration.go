@@ -56,8 +56,16 @@ func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Ord
 	}
 	if pay != o.Payment {
 		if err := s.DB.SetPayment(ctx, o.ID, pay.Reference, pay.ClientSecret); err != nil {
-			// The buyer never gets this payment's secret: give the seats back.
-			s.release(ctx, o.ID)
+			// The buyer never gets this payment's secret: give the seats
+			// back (unless the order was released meanwhile), and stop the
+			// payment, whose release the outbox could not know of.
+			if admit.ErrorCode(err) != admit.ECONFLICT {
+				s.release(ctx, o.ID)
+			}
+			o.Payment = pay
+			if cerr := p.Cancel(context.WithoutCancel(ctx), o); cerr != nil {
+				s.log.Error("cancel a payment nobody can pay", "order_id", o.ID, "err", cerr)
+			}
 			return nil, err
 		}
 		o.Payment = pay

@@ -373,7 +373,7 @@ func (db *DB) PublishEvent(ctx context.Context, id string) (*admit.Event, error)
 			return admit.Errorf(admit.ECONFLICT, "add a ticket type before publishing")
 		}
 		return nil
-	}, nil)
+	})
 }
 
 // CancelEvent cancels an event for good. Its ticket types close in the
@@ -395,18 +395,20 @@ func (db *DB) CancelEvent(ctx context.Context, id string) (*admit.Event, error) 
 	return e, nil
 }
 
-// closeEvent marks an event cancelled and closes its ticket types: those
-// it finds first, in id order, which waits for the orders taking their
-// seats; then, after the status change, any added meanwhile (the change
-// waited for CreateTicketType's lock on the event, and a later one sees the
-// event cancelled). Its locks go ticket types, then event, as an order's.
+// closeEvent marks an event cancelled and closes its ticket types, in id
+// order (which waits for the orders taking their seats at the moment).
+// It first takes the event's ticket type lock exclusively, so that a ticket
+// type being added (CreateTicketType holds that lock shared) is committed
+// and listed, or added after and refused: the event is cancelled by then.
+// Orders never take that lock, so it adds no deadlock to theirs.
 func (db *DB) closeEvent(ctx context.Context, id string) (*admit.Event, error) {
 	return db.setStatus(ctx, id, admit.EventCancelled, func(tx *Tx, e *admit.Event) error {
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is already cancelled")
 		}
-		return tx.closeTicketTypes(ctx, id)
-	}, func(tx *Tx) error {
+		if err := tx.lockTicketTypes(ctx, id, true); err != nil {
+			return err
+		}
 		if err := tx.closeTicketTypes(ctx, id); err != nil {
 			return err
 		}
@@ -432,11 +434,9 @@ func (tx *Tx) closeTicketTypes(ctx context.Context, eventID string) error {
 	return nil
 }
 
-// setStatus moves an event to status to after check approves, then runs
-// after (if any) in the same transaction; the change applies only if no
-// one else changed the status meanwhile.
-func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, check func(*Tx, *admit.Event) error,
-	after func(*Tx) error) (*admit.Event, error) {
+// setStatus moves an event to status to after check approves; the change
+// applies only if no one else changed the status meanwhile.
+func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, check func(*Tx, *admit.Event) error) (*admit.Event, error) {
 	err := db.inTx(ctx, func(tx *Tx) error {
 		e, err := tx.managedEvent(ctx, id)
 		if err != nil {
@@ -452,9 +452,6 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 		if n, _ := res.RowsAffected(); n == 0 {
 			return admit.Errorf(admit.ECONFLICT, "the event's status changed meanwhile; look at it again")
 		}
-		if after != nil {
-			return after(tx)
-		}
 		return nil
 	})
 	if err != nil {
@@ -463,18 +460,27 @@ func (db *DB) setStatus(ctx context.Context, id string, to admit.EventStatus, ch
 	return db.FindEvent(context.WithoutCancel(ctx), id) // committed: answer even if the caller left
 }
 
-// lockEvent locks an event's row on PostgreSQL (SQLite's write
-// transactions are exclusive anyway) in mode (SHARE: a change of the
-// event's row waits for the lock's transaction, and it for the change).
-func (tx *Tx) lockEvent(ctx context.Context, id, mode string) error {
+// lockTicketTypes takes, on PostgreSQL, the lock that serializes adding
+// ticket types to an event (shared) with cancelling it (exclusive), until
+// the transaction ends: an advisory lock, in the two-key space (the
+// migrations' lock is in the one-key space, which does not overlap).
+// SQLite's write transactions are exclusive anyway.
+func (tx *Tx) lockTicketTypes(ctx context.Context, eventID string, exclusive bool) error {
 	if tx.db.engine != postgresEngine {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM events WHERE id = $1 FOR `+mode, id); err != nil {
-		return fmt.Errorf("store: lock event: %w", err)
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT `+fn+`($1, hashtext($2))`, ticketTypesLock, eventID); err != nil {
+		return fmt.Errorf("store: lock ticket types: %w", err)
 	}
 	return nil
 }
+
+// ticketTypesLock is the first key of lockTicketTypes' advisory locks.
+const ticketTypesLock = 0x74747970 // "ttyp"
 
 // reindexEvents refreshes the search documents of the events matching where.
 func (tx *Tx) reindexEvents(ctx context.Context, where string, args ...any) error {

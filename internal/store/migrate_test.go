@@ -161,3 +161,24 @@ func TestUpgradeClosesCancelledEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestUpgradeFromFirst0006: a database that applied migration 0006 as it
+// first shipped (no backfill) gets its cancelled events' ticket types
+// closed by 0010.
+func TestUpgradeFromFirst0006(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		db := openDB(t, Config{URL: e.URL, DataDir: e.DataDir})
+		must(t, "migrate to 0009", db.migrateBefore(ctx, "0010"))
+		f := seed(t, db)
+		loc := f.location(t, f.org, f.city(t, "Liège", "BE", "Europe/Brussels"), "Hall")
+		ev := f.newEvent(t, f.org, eventSpec{title: "Old", loc: loc, start: testNow.Add(48 * time.Hour), prices: []admit.Money{eur(100)}, status: admit.EventDraft})
+		f.exec(t, `UPDATE events SET status = 'cancelled' WHERE id = $1`, ev.ID) // cancelled before 0006, left open by it
+		must(t, "upgrade", db.Migrate(ctx))
+		var open int
+		must(t, "read", db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1 AND closed_at IS NULL`, ev.ID).Scan(&open))
+		if open != 0 {
+			t.Fatalf("%d ticket types of an event cancelled before 0006 are still open", open)
+		}
+	})
+}

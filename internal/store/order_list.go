@@ -59,6 +59,9 @@ func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticke
 	var q query
 	q.and("o.user_id = " + q.arg(u.ID))
 	if c := page.Cursor; c != nil {
+		if err := db.ticketCursor(ctx, c.ID); err != nil {
+			return nil, "", err
+		}
 		q.and(afterTicket(q.arg(c.ID)))
 	}
 	limit := pageLimit(page)
@@ -83,6 +86,20 @@ const ticketOrder = ` ORDER BY t.order_id, t.position, t.id`
 // placeholder given, in ticketOrder.
 func afterTicket(id string) string {
 	return `(t.order_id, t.position, t.id) > (SELECT order_id, position, id FROM tickets WHERE id = ` + id + `)`
+}
+
+// ticketCursor checks that a ticket list's cursor names a ticket: with
+// another id, afterTicket would compare with NULL and the page would come
+// back empty, as if the list had ended.
+func (db *DB) ticketCursor(ctx context.Context, id string) error {
+	var n int
+	if err := db.primary.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE id = $1`, id).Scan(&n); err != nil {
+		return fmt.Errorf("store: ticket cursor: %w", translate(err))
+	}
+	if n == 0 {
+		return admit.Invalid(admit.FieldError{Location: "query.cursor", Message: "is not a cursor of this list"})
+	}
+	return nil
 }
 
 const registrantQuery = `SELECT t.id, t.order_id, t.ticket_type_id, tt.name, t.attendee_name, t.attendee_email, t.status, t.checked_in_at,
@@ -111,6 +128,9 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	args := []any{eventID}
 	where := ""
 	if c := page.Cursor; c != nil {
+		if err := db.ticketCursor(ctx, c.ID); err != nil {
+			return nil, "", err
+		}
 		where, args = " AND "+afterTicket("$2"), append(args, c.ID)
 	}
 	limit := pageLimit(page)

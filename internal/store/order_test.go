@@ -900,6 +900,8 @@ func TestACancelledOrderStaysCancelled(t *testing.T) {
 		for _, id := range []string{released.ID, refunded.ID} {
 			_, err := s.db.MarkPaid(s.org, id)
 			wantCode(t, "marking a cancelled order paid", err, admit.ECONFLICT)
+			// A payment started as it was released is not recorded on it.
+			wantCode(t, "recording a payment of a cancelled order", s.db.SetPayment(s.admin, id, "pi_late", "pi_late_secret"), admit.ECONFLICT)
 		}
 		again, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_again", OrderID: refunded.ID})
 		must(t, "payment of a paid, then cancelled order", err)
@@ -992,6 +994,11 @@ func TestTicketsFollowTheAttendeesInOrder(t *testing.T) {
 					}
 					page.Cursor = cursorOf(t, next, admit.TicketSort)
 				}
+				bogus := admit.Page{Limit: 1, Cursor: &admit.Cursor{Sort: admit.TicketSort, ID: "tix_nothing"}}
+				_, _, err = s.db.ListRegistrants(s.org, s.event.ID, bogus)
+				wantCode(t, "a cursor naming no ticket", err, admit.EINVALID)
+				_, _, err = s.db.ListMyTickets(s.attendees[0], bogus)
+				wantCode(t, "a cursor naming no ticket", err, admit.EINVALID)
 				must(t, "EachRegistrant", s.db.EachRegistrant(s.org, s.event.ID, func(r admit.Registrant) error {
 					streamed = append(streamed, r.AttendeeName)
 					return nil
@@ -1086,6 +1093,55 @@ func TestCancellingAnEventTwiceAtOnce(t *testing.T) {
 		s.db.primary.QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = 'event.cancelled' AND aggregate_id = $1`, s.event.ID).Scan(&rows)
 		if ok != 1 || conflicts != 1 || rows != 1 {
 			t.Fatalf("%d cancellations, %d conflicts, %d event.cancelled rows; want 1 each", ok, conflicts, rows)
+		}
+	})
+}
+
+// Organizers add ticket types while another cancels the event: every one
+// added is closed with the others, or refused; none stays on sale.
+func TestTicketTypesAddedDuringACancellation(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		var wg sync.WaitGroup
+		added := make(chan struct{}, 64)
+		for i := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := 0; ; n++ {
+					tt := &admit.TicketType{EventID: s.event.ID, Name: fmt.Sprintf("Extra %d.%d", i, n), Price: eur(500), Quantity: 5}
+					err := s.db.CreateTicketType(s.org, tt)
+					if admit.ErrorCode(err) == admit.ECONFLICT {
+						return // the event is cancelled
+					}
+					if err != nil {
+						t.Errorf("CreateTicketType: %v", err)
+						return
+					}
+					select {
+					case added <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		}
+		addersDone := make(chan struct{})
+		go func() { wg.Wait(); close(addersDone) }()
+		for range 8 {
+			select {
+			case <-added:
+			case <-addersDone: // they stopped early: their errors say why
+				t.FailNow()
+			}
+		}
+		_, err := s.db.CancelEvent(s.org, s.event.ID)
+		wg.Wait()
+		must(t, "CancelEvent", err)
+		var open, all int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1 AND closed_at IS NULL`, s.event.ID).Scan(&open)
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1`, s.event.ID).Scan(&all)
+		if open != 0 || all < 9 {
+			t.Fatalf("%d of the event's %d ticket types are still open after its cancellation", open, all)
 		}
 	})
 }

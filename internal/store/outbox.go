@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/admit-events/admit"
 )
 
 // OutboxMessage is one row of the outbox being delivered.
@@ -95,10 +97,18 @@ func (db *DB) CompleteRefund(ctx context.Context, id, status, providerRef string
 	return err
 }
 
-// SetPayment records the provider's payment of a pending order.
+// SetPayment records the provider's payment of a pending order; ECONFLICT
+// when the order is no longer pending (released meanwhile).
 func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string) error {
-	_, err := db.primary.ExecContext(ctx, `UPDATE orders SET payment_ref = $2, client_secret = $3 WHERE id = $1`, orderID, ref, clientSecret)
-	return err
+	res, err := db.primary.ExecContext(ctx, `UPDATE orders SET payment_ref = $2, client_secret = $3 WHERE id = $1 AND status = 'pending'`,
+		orderID, ref, clientSecret)
+	if err != nil {
+		return fmt.Errorf("store: set payment: %w", translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return admit.Errorf(admit.ECONFLICT, "the order was released while its payment started (its event was cancelled?): order again")
+	}
+	return nil
 }
 
 // RefundsOf returns an order's refunds, oldest first.

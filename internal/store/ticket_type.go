@@ -105,10 +105,10 @@ func inZoneOf(e *admit.Event, t time.Time) time.Time { return t.In(e.StartsAt.Lo
 // CreateTicketType adds a ticket type to an event that is not cancelled.
 func (db *DB) CreateTicketType(ctx context.Context, t *admit.TicketType) error {
 	return db.inTx(ctx, func(tx *Tx) error {
-		// Read the event's status under a lock that its cancellation's
-		// status change waits for (closeEvent): the new type is closed with
-		// the others, or refused.
-		if err := tx.lockEvent(ctx, t.EventID, "SHARE"); err != nil {
+		// Read the event's status under the lock its cancellation takes
+		// first (closeEvent): the new type is closed with the others, or
+		// refused.
+		if err := tx.lockTicketTypes(ctx, t.EventID, false); err != nil {
 			return err
 		}
 		e, err := tx.managedEvent(ctx, t.EventID)

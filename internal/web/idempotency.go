@@ -278,10 +278,13 @@ func requestHash(r *http.Request, body []byte) string {
 // strings escaped one way and no insignificant whitespace; numbers keep
 // their literal. A body that is not one JSON value stays as it is.
 func canonicalJSON(body []byte) []byte {
+	if !json.Valid(body) {
+		return body
+	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var v any
-	if d.Decode(&v) != nil || d.More() {
+	if d.Decode(&v) != nil {
 		return body
 	}
 	out, err := json.Marshal(v)

@@ -193,6 +193,8 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 				t.Errorf("reordered = %d %s replayed=%v, want the first answer replayed", again.status, again.body, again.replayed)
 			}
 			wantProblem(t, do(t, "usr_a", "key-order", "/orders", `{"a":1,"b":[{"c":3,"d":4},2]}`), 422, "different request")
+			// Malformed JSON is not the value it starts with.
+			wantProblem(t, do(t, "usr_a", "key-order", "/orders", `{"a":1,"b":[2,{"c":3,"d":4}]}}`), 422, "different request")
 		})
 
 		t.Run("keys are per caller", func(t *testing.T) {
