@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -698,6 +699,40 @@ func TestLapsedHoldsAreAvailable(t *testing.T) {
 	})
 }
 
+// cancelWhile runs work on workers goroutines, each until work returns
+// false; once it has returned true n times in all, it cancels s's event,
+// waits for the workers and returns the cancellation's error. Workers that
+// all stop early fail the test (their errors say why) rather than hang it.
+func cancelWhile(t *testing.T, s *onsale, workers, n int, work func(worker int) bool) error {
+	t.Helper()
+	var wg sync.WaitGroup
+	done := make(chan struct{}, n)
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for work(i) {
+				select {
+				case done <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	for range n {
+		select {
+		case <-done:
+		case <-stopped:
+			t.FailNow()
+		}
+	}
+	_, err := s.db.CancelEvent(s.org, s.event.ID)
+	wg.Wait()
+	return err
+}
+
 // An organizer cancels an event while buyers keep ordering: every order
 // that got an answer is cancelled with the others, whichever committed
 // first, and no seat stays taken.
@@ -707,40 +742,18 @@ func TestCancellingAnEventRacingOrders(t *testing.T) {
 			forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 				s := newOnsale(t, e, 100000, price, admit.ProviderManual)
 				var answered sync.Map
-				var wg sync.WaitGroup
-				some := make(chan struct{}, 64)
-				for i := range 16 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for {
-							o, err := s.order(s.attendees[i%len(s.attendees)], 1)
-							if err != nil {
-								var ae *admit.Error
-								if !errors.As(err, &ae) || ae.Kind != "event-cancelled" {
-									t.Errorf("order: %v", err)
-								}
-								return
-							}
-							answered.Store(o.ID, o.Status)
-							select {
-							case some <- struct{}{}:
-							default:
-							}
+				err := cancelWhile(t, s, 16, 32, func(i int) bool {
+					o, err := s.order(s.attendees[i%len(s.attendees)], 1)
+					if err != nil {
+						var ae *admit.Error
+						if !errors.As(err, &ae) || ae.Kind != "event-cancelled" {
+							t.Errorf("order: %v", err)
 						}
-					}()
-				}
-				ordersDone := make(chan struct{})
-				go func() { wg.Wait(); close(ordersDone) }()
-				for range 32 {
-					select {
-					case <-some:
-					case <-ordersDone: // they stopped early: their errors say why
-						t.FailNow()
+						return false
 					}
-				}
-				_, err := s.db.CancelEvent(s.org, s.event.ID)
-				wg.Wait()
+					answered.Store(o.ID, o.Status)
+					return true
+				})
 				must(t, "CancelEvent", err)
 				n := 0
 				answered.Range(func(id, _ any) bool {
@@ -1102,40 +1115,15 @@ func TestCancellingAnEventTwiceAtOnce(t *testing.T) {
 func TestTicketTypesAddedDuringACancellation(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
-		var wg sync.WaitGroup
-		added := make(chan struct{}, 64)
-		for i := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for n := 0; ; n++ {
-					tt := &admit.TicketType{EventID: s.event.ID, Name: fmt.Sprintf("Extra %d.%d", i, n), Price: eur(500), Quantity: 5}
-					err := s.db.CreateTicketType(s.org, tt)
-					if admit.ErrorCode(err) == admit.ECONFLICT {
-						return // the event is cancelled
-					}
-					if err != nil {
-						t.Errorf("CreateTicketType: %v", err)
-						return
-					}
-					select {
-					case added <- struct{}{}:
-					default:
-					}
-				}
-			}()
-		}
-		addersDone := make(chan struct{})
-		go func() { wg.Wait(); close(addersDone) }()
-		for range 8 {
-			select {
-			case <-added:
-			case <-addersDone: // they stopped early: their errors say why
-				t.FailNow()
+		var n atomic.Int64
+		err := cancelWhile(t, s, 4, 8, func(i int) bool {
+			tt := &admit.TicketType{EventID: s.event.ID, Name: fmt.Sprintf("Extra %d.%d", i, n.Add(1)), Price: eur(500), Quantity: 5}
+			err := s.db.CreateTicketType(s.org, tt)
+			if err != nil && admit.ErrorCode(err) != admit.ECONFLICT { // ECONFLICT: the event is cancelled
+				t.Errorf("CreateTicketType: %v", err)
 			}
-		}
-		_, err := s.db.CancelEvent(s.org, s.event.ID)
-		wg.Wait()
+			return err == nil
+		})
 		must(t, "CancelEvent", err)
 		var open, all int
 		s.db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1 AND closed_at IS NULL`, s.event.ID).Scan(&open)
