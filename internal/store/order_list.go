@@ -59,9 +59,6 @@ func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticke
 	var q query
 	q.and("o.user_id = " + q.arg(u.ID))
 	if c := page.Cursor; c != nil {
-		if err := db.ticketCursor(ctx, c.ID); err != nil {
-			return nil, "", err
-		}
 		q.and(afterTicket(q.arg(c.ID)))
 	}
 	limit := pageLimit(page)
@@ -71,6 +68,9 @@ func (db *DB) ListMyTickets(ctx context.Context, page admit.Page) ([]admit.Ticke
 		return nil, "", fmt.Errorf("store: my tickets: %w", err)
 	}
 	tickets, err := scanAll(rows, scanTicket)
+	if err == nil && len(tickets) == 0 {
+		err = db.ticketCursor(ctx, page.Cursor)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -88,12 +88,15 @@ func afterTicket(id string) string {
 	return `(t.order_id, t.position, t.id) > (SELECT order_id, position, id FROM tickets WHERE id = ` + id + `)`
 }
 
-// ticketCursor checks that a ticket list's cursor names a ticket: with
-// another id, afterTicket would compare with NULL and the page would come
-// back empty, as if the list had ended.
-func (db *DB) ticketCursor(ctx context.Context, id string) error {
+// ticketCursor checks, for a page that came back empty, that its cursor
+// (if any) names a ticket: with another id, afterTicket compares with NULL,
+// and the client would take the empty page for the end of the list.
+func (db *DB) ticketCursor(ctx context.Context, c *admit.Cursor) error {
+	if c == nil {
+		return nil
+	}
 	var n int
-	if err := db.primary.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE id = $1`, id).Scan(&n); err != nil {
+	if err := db.primary.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE id = $1`, c.ID).Scan(&n); err != nil {
 		return fmt.Errorf("store: ticket cursor: %w", translate(err))
 	}
 	if n == 0 {
@@ -128,9 +131,6 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	args := []any{eventID}
 	where := ""
 	if c := page.Cursor; c != nil {
-		if err := db.ticketCursor(ctx, c.ID); err != nil {
-			return nil, "", err
-		}
 		where, args = " AND "+afterTicket("$2"), append(args, c.ID)
 	}
 	limit := pageLimit(page)
@@ -139,6 +139,9 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 		return nil, "", fmt.Errorf("store: registrants: %w", err)
 	}
 	rs, err := scanAll(rows, scanRegistrant)
+	if err == nil && len(rs) == 0 {
+		err = db.ticketCursor(ctx, page.Cursor)
+	}
 	if err != nil {
 		return nil, "", err
 	}

@@ -361,30 +361,15 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	for _, it := range o.Items {
 		lapsed = lapsed || held[it.TicketTypeID] != it.Quantity
 	}
-	if lapsed {
-		// The hold is gone (or going): take the seats again if they are there.
-		if err := tx.takeSeats(ctx, o, true); errors.Is(err, errEventCancelled) {
-			return &paymentRefused{reason: "the event is cancelled"}
-		} else if admit.ErrorCode(err) == admit.ECONFLICT {
-			return &paymentRefused{reason: "sold out after the hold expired"}
-		} else if err != nil {
-			return err
-		}
-	} else {
-		// Held seats become sold, unless the event was cancelled meanwhile
-		// (its orders are being settled): then the payment goes back.
-		for _, it := range lockOrder(o.Items) {
-			res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET sold = sold + $2 WHERE id = $1 AND closed_at IS NULL`, it.TicketTypeID, it.Quantity)
-			if err != nil {
-				return fmt.Errorf("store: sell: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return &paymentRefused{reason: "the event is cancelled"}
-			}
-		}
-		if err := tx.addPopularity(ctx, o); err != nil {
-			return err
-		}
+	// The released seats are taken again as sold: always there when the
+	// hold was whole, there or not when it lapsed, and never once the event
+	// was cancelled (its orders are being settled).
+	if err := tx.takeSeats(ctx, o, true); errors.Is(err, errEventCancelled) {
+		return &paymentRefused{reason: "the event is cancelled"}
+	} else if admit.ErrorCode(err) == admit.ECONFLICT {
+		return &paymentRefused{reason: "sold out after the hold expired"}
+	} else if err != nil {
+		return err
 	}
 	attendees, buyer, err := tx.ticketHolders(ctx, o)
 	if err != nil {
