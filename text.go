@@ -41,21 +41,16 @@ func checkLength(p *Problems, location, s string, min, max int) {
 
 // PlainText reports whether s is valid UTF-8 without control characters
 // other than tab, carriage return and line feed, nor bidirectional
-// overrides.
+// overrides (which would make a name display as another).
 func PlainText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
 		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || unicode.Is(bidiControls, r)
 	})
 }
 
-// OneLine reports whether s is valid UTF-8 without any control character,
-// Unicode line or paragraph separator, or bidirectional override (which
-// would make a name display as another).
-func OneLine(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || unicode.Is(bidiControls, r)
-	})
-}
+// OneLine reports whether s is PlainText on one line: no tab, no line
+// break, no Unicode line or paragraph separator either.
+func OneLine(s string) bool { return PlainText(s) && !strings.ContainsAny(s, "\t\n\r\u2028\u2029") }
 
 // bidiControls are the bidirectional embeddings, overrides and isolates
 // (U+202A–U+202E, U+2066–U+2069), which reorder the text around them.

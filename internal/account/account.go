@@ -66,10 +66,11 @@ func (s *Service) IssueToken(ctx context.Context, email, password, clientIP stri
 	if wait > 0 {
 		return nil, &admit.Error{Code: admit.ERATELIMITED, Message: "too many failed logins; try again later", RetryAfter: wait}
 	}
-	id, hash, err := "", "", error(admit.Errorf(admit.ENOTFOUND, "no account"))
-	if admit.OneLine(email) && len(email) <= 254 { // others cannot be accounts (PostgreSQL cannot even compare a NUL)
-		id, hash, err = s.db.Credentials(ctx, email)
+	lookup := email
+	if !admit.OneLine(email) || len(email) > 254 {
+		lookup = "" // no account has it; PostgreSQL could not even compare a NUL
 	}
+	id, hash, err := s.db.Credentials(ctx, lookup)
 	if err != nil && admit.ErrorCode(err) != admit.ENOTFOUND {
 		return nil, err
 	}
