@@ -66,6 +66,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		if want := slices.Contains(api.IdempotentPatterns, p); idempotent != want {
 			t.Errorf("%s: documents an Idempotency-Key header: %v, accepts one: %v", p, idempotent, want)
 		}
+		for code, r := range op.Responses {
+			if replays := bytes.Contains(r, []byte(`"`+web.IdempotentReplayedHeader+`"`)); replays != idempotent {
+				t.Errorf("%s: its %s answer documents the %s header: %v, want %v", p, code, web.IdempotentReplayedHeader, replays, idempotent)
+			}
+		}
 		if !strings.HasPrefix(path, "/api/v1/") && path != "/api/openapi.json" && path != "/healthz" && path != "/readyz" && path != "/metrics" {
 			t.Errorf("%s is not keyed by its full /api/v1 path", p)
 		}

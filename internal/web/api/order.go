@@ -118,9 +118,34 @@ func (h *handler) orderAction(id, method, path, summary string, act func(context
 		})
 }
 
-// registrantHeader names the CSV columns as the JSON fields of a Registrant.
+// registrantHeader names the CSV columns as the JSON fields of a
+// Registrant; registrantRow gives them, in that order.
 var registrantHeader = []string{"ticket_id", "order_id", "order_status", "buyer_id", "ticket_type_id", "ticket_type_name",
 	"attendee_name", "attendee_email", "ticket_status", "checked_in_at"}
+
+func registrantRow(r admit.Registrant) []string {
+	checked := ""
+	if r.CheckedInAt != nil {
+		checked = r.CheckedInAt.Format(time.RFC3339)
+	}
+	return []string{r.TicketID, r.OrderID, string(r.OrderStatus), r.BuyerID, r.TicketTypeID, csvSafe(r.TicketTypeName),
+		csvSafe(r.AttendeeName), csvSafe(r.AttendeeEmail), string(r.TicketStatus), checked}
+}
+
+// registrantsCSV streams an event's whole attendee list as a CSV download,
+// one row at a time.
+func (h *handler) registrantsCSV(ctx context.Context, eventID string) *streamOutput {
+	return &streamOutput{ContentType: "text/csv; charset=utf-8", ContentDisposition: `attachment; filename="registrants-` + eventID + `.csv"`,
+		Body: func(hc huma.Context) {
+			w := csv.NewWriter(hc.BodyWriter())
+			w.Write(registrantHeader)
+			err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error { return w.Write(registrantRow(r)) })
+			w.Flush()
+			if err != nil {
+				h.Logger.ErrorContext(ctx, "csv export", "event_id", eventID, "err", err)
+			}
+		}}
+}
 
 func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*streamOutput, error) {
 	var p admit.Problems
@@ -137,23 +162,7 @@ func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*s
 		if _, _, err := h.Orders.ListRegistrants(ctx, eventID, admit.Page{Limit: 1}); err != nil {
 			return nil, h.fail(ctx, err)
 		}
-		return &streamOutput{ContentType: "text/csv; charset=utf-8", ContentDisposition: `attachment; filename="registrants-` + eventID + `.csv"`,
-			Body: func(hc huma.Context) {
-				w := csv.NewWriter(hc.BodyWriter())
-				w.Write(registrantHeader)
-				err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error {
-					checked := ""
-					if r.CheckedInAt != nil {
-						checked = r.CheckedInAt.Format(time.RFC3339)
-					}
-					return w.Write([]string{r.TicketID, r.OrderID, string(r.OrderStatus), r.BuyerID, r.TicketTypeID, csvSafe(r.TicketTypeName),
-						csvSafe(r.AttendeeName), csvSafe(r.AttendeeEmail), string(r.TicketStatus), checked})
-				})
-				w.Flush()
-				if err != nil {
-					h.Logger.ErrorContext(ctx, "csv export", "event_id", eventID, "err", err)
-				}
-			}}, nil
+		return h.registrantsCSV(ctx, eventID), nil
 	}
 	items, next, err := h.Orders.ListRegistrants(ctx, eventID, page)
 	if err != nil {
