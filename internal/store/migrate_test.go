@@ -129,6 +129,22 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
+// olderDatabase opens the engine's database with the migrations before
+// stop only, and an organizer; oldEvent adds an event with one ticket type
+// in the given status, written the way the schema of then allows (SQL).
+func olderDatabase(t *testing.T, e testenv.Engine, stop string) (f *fixture, oldEvent func(admit.EventStatus) *admit.Event) {
+	t.Helper()
+	db := openDB(t, Config{URL: e.URL, DataDir: e.DataDir})
+	must(t, "migrate before "+stop, db.migrateBefore(context.Background(), stop))
+	f = seed(t, db)
+	loc := f.location(t, f.org, f.city(t, "Ghent", "BE", "Europe/Brussels"), "Hall")
+	return f, func(status admit.EventStatus) *admit.Event {
+		ev := f.newEvent(t, f.org, eventSpec{title: "Old", loc: loc, start: testNow.Add(48 * time.Hour), prices: []admit.Money{eur(100)}, status: admit.EventDraft})
+		f.exec(t, `UPDATE events SET status = $2 WHERE id = $1`, ev.ID, status)
+		return ev
+	}
+}
+
 // TestUpgradeClosesCancelledEvents upgrades a database from before
 // migration 0006: the ticket types of events cancelled before it come out
 // closed (nothing can be sold or paid for them), and a row that already
@@ -136,18 +152,12 @@ func TestMigrateConcurrently(t *testing.T) {
 // so that the new inventory constraint can hold from then on.
 func TestUpgradeClosesCancelledEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
-		ctx := context.Background()
-		db := openDB(t, Config{URL: e.URL, DataDir: e.DataDir})
-		must(t, "migrate to 0005", db.migrateBefore(ctx, "0006"))
-		f := seed(t, db)
-		loc := f.location(t, f.org, f.city(t, "Ghent", "BE", "Europe/Brussels"), "Hall")
-		spec := eventSpec{title: "Old", loc: loc, start: testNow.Add(48 * time.Hour), prices: []admit.Money{eur(100)}, status: admit.EventDraft}
-		cancelled, open := f.newEvent(t, f.org, spec), f.newEvent(t, f.org, spec)
-		f.exec(t, `UPDATE events SET status = 'cancelled' WHERE id = $1`, cancelled.ID)
-		f.exec(t, `UPDATE events SET status = 'published' WHERE id = $1`, open.ID)
+		f, oldEvent := olderDatabase(t, e, "0006")
+		db := f.db
+		cancelled, open := oldEvent(admit.EventCancelled), oldEvent(admit.EventPublished)
 		f.exec(t, `UPDATE ticket_types SET sold = 70, held = 40 WHERE id = $1`, open.TicketTypes[0].ID) // 110 of 100
 
-		must(t, "upgrade", db.Migrate(ctx))
+		must(t, "upgrade", db.Migrate(context.Background()))
 		var closed, quantity int64
 		must(t, "read", db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1 AND closed_at IS NOT NULL`, cancelled.ID).Scan(&closed))
 		must(t, "read", db.primary.QueryRow(`SELECT quantity FROM ticket_types WHERE id = $1`, open.TicketTypes[0].ID).Scan(&quantity))
@@ -167,14 +177,10 @@ func TestUpgradeClosesCancelledEvents(t *testing.T) {
 // closed by 0010.
 func TestUpgradeFromFirst0006(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
-		ctx := context.Background()
-		db := openDB(t, Config{URL: e.URL, DataDir: e.DataDir})
-		must(t, "migrate to 0009", db.migrateBefore(ctx, "0010"))
-		f := seed(t, db)
-		loc := f.location(t, f.org, f.city(t, "Liège", "BE", "Europe/Brussels"), "Hall")
-		ev := f.newEvent(t, f.org, eventSpec{title: "Old", loc: loc, start: testNow.Add(48 * time.Hour), prices: []admit.Money{eur(100)}, status: admit.EventDraft})
-		f.exec(t, `UPDATE events SET status = 'cancelled' WHERE id = $1`, ev.ID) // cancelled before 0006, left open by it
-		must(t, "upgrade", db.Migrate(ctx))
+		f, oldEvent := olderDatabase(t, e, "0010")
+		db := f.db
+		ev := oldEvent(admit.EventCancelled) // cancelled before 0006, left open by it
+		must(t, "upgrade", db.Migrate(context.Background()))
 		var open int
 		must(t, "read", db.primary.QueryRow(`SELECT COUNT(*) FROM ticket_types WHERE event_id = $1 AND closed_at IS NULL`, ev.ID).Scan(&open))
 		if open != 0 {

@@ -50,6 +50,17 @@ func (s *onsale) order(ctx context.Context, q int64) (*admit.Order, error) {
 	return s.db.CreateOrder(ctx, admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: q}}})
 }
 
+// paidOrder places an order of q seats for buyer and has the organizer
+// mark it paid; it returns the paid order, with its tickets.
+func (s *onsale) paidOrder(t *testing.T, buyer context.Context, q int64) *admit.Order {
+	t.Helper()
+	o, err := s.order(buyer, q)
+	must(t, "order", err)
+	o, err = s.db.MarkPaid(s.org, o.ID)
+	must(t, "MarkPaid", err)
+	return o
+}
+
 // counts reads the ticket type's counters and checks them against the rows:
 // held = seats of holds, sold = valid tickets, sold + held <= quantity.
 func (s *onsale) counts(t *testing.T) (sold, held int64) {
@@ -245,10 +256,7 @@ func TestWebhookReplayChangesNothing(t *testing.T) {
 func TestCancellationReturnsSeatsAndRefunds(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
-		o, err := s.order(s.attendees[0], 3)
-		must(t, "order", err)
-		o, err = s.db.MarkPaid(s.org, o.ID)
-		must(t, "MarkPaid", err)
+		o := s.paidOrder(t, s.attendees[0], 3)
 		if _, err := s.db.ReleaseOrder(s.attendees[0], o.ID); admit.ErrorCode(err) != admit.ECONFLICT {
 			t.Fatalf("releasing a paid order: %v, want conflict", err)
 		}
@@ -345,10 +353,7 @@ func TestConcurrentCancelsAndRebuys(t *testing.T) {
 func TestCancellingAnEventRefundsEveryone(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
-		paid, err := s.order(s.attendees[0], 2)
-		must(t, "order", err)
-		_, err = s.db.MarkPaid(s.org, paid.ID)
-		must(t, "MarkPaid", err)
+		paid := s.paidOrder(t, s.attendees[0], 2)
 		pending, err := s.order(s.attendees[1], 1)
 		must(t, "order", err)
 		s.setNow(s.event.StartsAt.Add(-time.Hour)) // past the refund cutoff: the organizer's cancel refunds anyway
@@ -852,10 +857,7 @@ func TestTheDatabaseRefusesOverselling(t *testing.T) {
 func TestAnInterruptedEventCancellationIsFinished(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
-		paid, err := s.order(s.attendees[0], 2)
-		must(t, "order", err)
-		_, err = s.db.MarkPaid(s.org, paid.ID)
-		must(t, "MarkPaid", err)
+		paid := s.paidOrder(t, s.attendees[0], 2)
 		pending, err := s.order(s.attendees[1], 1)
 		must(t, "order", err)
 		if err := s.db.CancelEventOrders(s.admin, s.event.ID); err == nil {
@@ -904,10 +906,7 @@ func TestACancelledOrderStaysCancelled(t *testing.T) {
 		must(t, "order", err)
 		_, err = s.db.ReleaseOrder(s.attendees[0], released.ID)
 		must(t, "ReleaseOrder", err)
-		refunded, err := s.order(s.attendees[1], 2)
-		must(t, "order", err)
-		_, err = s.db.MarkPaid(s.org, refunded.ID)
-		must(t, "MarkPaid", err)
+		refunded := s.paidOrder(t, s.attendees[1], 2)
 		_, err = s.db.CancelOrder(s.attendees[1], refunded.ID)
 		must(t, "CancelOrder", err)
 		for _, id := range []string{released.ID, refunded.ID} {

@@ -153,6 +153,9 @@ func TestUnreachable(t *testing.T) {
 	if _, err := c.Refund(context.Background(), "pi_1", eur(100), "k"); admit.ErrorCode(err) != admit.EUNAVAILABLE {
 		t.Errorf("Refund with Stripe unreachable: %v, want an unavailable error", err)
 	}
+	if err := c.CancelPayment(context.Background(), "pi_1"); admit.ErrorCode(err) != admit.EUNAVAILABLE {
+		t.Errorf("CancelPayment with Stripe unreachable: %v, want an unavailable error (the outbox retries)", err)
+	}
 }
 
 // TestInvalidInput checks the arguments refused before calling Stripe.
@@ -166,7 +169,7 @@ func TestInvalidInput(t *testing.T) {
 	_, noKey := c.Refund(ctx, "pi_1", eur(100), "")
 	for name, err := range map[string]error{
 		"no order id": noOrder, "zero amount": zero, "lower-case currency": badCurrency,
-		"no payment reference": noRef, "no idempotency key": noKey,
+		"no payment reference": noRef, "no idempotency key": noKey, "no payment to cancel": c.CancelPayment(ctx, ""),
 	} {
 		if admit.ErrorCode(err) != admit.EINVALID {
 			t.Errorf("%s: %v, want an invalid error", name, err)
