@@ -336,10 +336,19 @@ func (db *DB) UpdateEvent(ctx context.Context, id string, u admit.EventUpdate) (
 	return db.FindEvent(ctx, e.ID)
 }
 
-// DeleteEvent removes an event nobody ordered from.
+// DeleteEvent removes an event nobody ordered from. Its ticket types are
+// locked (and closed) before its orders are counted, as closeEvent does:
+// an order taking their seats at that moment commits first and is counted,
+// rather than committing after the count and outliving its event.
 func (db *DB) DeleteEvent(ctx context.Context, id string) error {
 	return db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.managedEvent(ctx, id); err != nil {
+			return err
+		}
+		if err := tx.lockTicketTypes(ctx, id, true); err != nil {
+			return err
+		}
+		if err := tx.closeTicketTypes(ctx, id); err != nil {
 			return err
 		}
 		var orders int64

@@ -1132,3 +1132,56 @@ func TestTicketTypesAddedDuringACancellation(t *testing.T) {
 		}
 	})
 }
+
+// An organizer deletes a fresh event while its first buyers order: either
+// the deletion wins and no order was answered, or an order wins and the
+// deletion is refused. An order that commits while the deletion counts the
+// event's orders must not end up pointing at nothing.
+func TestDeletingAnEventRacingItsFirstOrders(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 1000, eur(1000), admit.ProviderManual)
+		deleted := 0
+		for round := range 20 {
+			ev := &admit.Event{Title: fmt.Sprintf("Round %d", round), CityID: s.event.CityID, LocationID: s.event.LocationID,
+				StartsAt: s.event.StartsAt, EndsAt: s.event.EndsAt, PaymentProvider: admit.ProviderManual}
+			must(t, "CreateEvent", s.db.CreateEvent(s.org, ev))
+			tt := &admit.TicketType{EventID: ev.ID, Name: "General", Price: eur(1000), Quantity: 1000}
+			must(t, "CreateTicketType", s.db.CreateTicketType(s.org, tt))
+			s.publish(t, s.org, ev)
+
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			var answered atomic.Int64
+			for i := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := s.db.CreateOrder(s.attendees[i], admit.NewOrder{EventID: ev.ID, Items: []admit.NewOrderItem{{TicketTypeID: tt.ID, Quantity: 1}}})
+					if err == nil {
+						answered.Add(1)
+					}
+				}()
+			}
+			close(start)
+			err := s.db.DeleteEvent(s.org, ev.ID)
+			wg.Wait()
+			var orders int
+			s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders WHERE event_id = $1`, ev.ID).Scan(&orders)
+			switch {
+			case err == nil:
+				deleted++
+				if orders != 0 || answered.Load() != 0 {
+					t.Fatalf("round %d: the event was deleted, yet %d orders were answered and %d rows point at it", round, answered.Load(), orders)
+				}
+			case admit.ErrorCode(err) == admit.ECONFLICT:
+				if int64(orders) != answered.Load() {
+					t.Fatalf("round %d: deletion refused; %d orders answered, %d stored", round, answered.Load(), orders)
+				}
+			default:
+				t.Fatalf("round %d: DeleteEvent: %v", round, err)
+			}
+		}
+		t.Logf("%s: the deletion won %d of 20 rounds", e.Name, deleted)
+	})
+}
