@@ -222,16 +222,23 @@ func unitPrice(o *admit.Order, ticketTypeID string) int64 {
 }
 
 // refundDue applies the event's policy: in full until the cutoff before the
-// start, nothing after; never more than what is left to refund.
+// start, nothing after; never more than what is left to refund. A cancelled
+// event refunds in full whoever cancels first: the buyer who unregisters
+// before its settlement reaches the order is owed what the settlement
+// would have given back.
 func (tx *Tx) refundDue(ctx context.Context, o *admit.Order, amount int64, full bool) (int64, error) {
 	due := min(amount, o.Total.Amount-o.Refunded.Amount)
 	if full {
 		return due, nil
 	}
 	var starts, hours int64
-	err := tx.QueryRowContext(ctx, `SELECT starts_at, refund_until_hours_before_start FROM events WHERE id = $1`, o.EventID).Scan(&starts, &hours)
+	var status admit.EventStatus
+	err := tx.QueryRowContext(ctx, `SELECT starts_at, refund_until_hours_before_start, status FROM events WHERE id = $1`, o.EventID).Scan(&starts, &hours, &status)
 	if err != nil {
 		return 0, fmt.Errorf("store: refund policy: %w", err)
+	}
+	if status == admit.EventCancelled {
+		return due, nil
 	}
 	if cutoff := fromTS(starts, time.UTC).Add(-time.Duration(hours) * time.Hour); !tx.now.Before(cutoff) {
 		return 0, nil

@@ -350,6 +350,39 @@ func TestConcurrentCancelsAndRebuys(t *testing.T) {
 	})
 }
 
+// A buyer who unregisters after the event was cancelled, before its
+// settlement reached their order, is refunded in full like the others,
+// cutoff or not: by the whole order or ticket by ticket.
+func TestUnregisteringFromACancelledEventRefundsInFull(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		whole := s.paidOrder(t, s.attendees[0], 2)
+		byTicket := s.paidOrder(t, s.attendees[1], 2)
+		s.setNow(s.event.StartsAt.Add(-time.Hour)) // past the refund cutoff
+		_, err := s.db.closeEvent(s.org, s.event.ID) // cancelled; its orders not settled yet
+		must(t, "closeEvent", err)
+		got, err := s.db.CancelOrder(s.attendees[0], whole.ID)
+		must(t, "CancelOrder", err)
+		if got.Status != admit.OrderCancelled || got.Refunded.Amount != 2000 {
+			t.Fatalf("unregistering from a cancelled event: %s, refunded %d of 2000", got.Status, got.Refunded.Amount)
+		}
+		got, err = s.db.CancelTicket(s.attendees[1], byTicket.Tickets[0].ID)
+		must(t, "CancelTicket", err)
+		if got.Refunded.Amount != 1000 {
+			t.Fatalf("cancelling one ticket of a cancelled event: refunded %d of 1000", got.Refunded.Amount)
+		}
+		must(t, "CancelEventOrders", s.db.CancelEventOrders(s.org, s.event.ID))
+		got, err = s.db.FindOrder(s.attendees[1], byTicket.ID)
+		must(t, "FindOrder", err)
+		if got.Status != admit.OrderCancelled || got.Refunded.Amount != 2000 {
+			t.Fatalf("after the settlement: %s, refunded %d of 2000", got.Status, got.Refunded.Amount)
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d held %d", sold, held)
+		}
+	})
+}
+
 func TestCancellingAnEventRefundsEveryone(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
