@@ -2,7 +2,9 @@ package admit
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Paging limits.
@@ -43,9 +45,20 @@ func ParseCursor(s, sort string) (*Cursor, error) {
 	if err != nil {
 		return nil, bad
 	}
+	// Only what Encode makes gets through: a made-up id or value in bytes
+	// the database cannot compare (not UTF-8) is the client's mistake.
 	parts := strings.Split(string(raw), "\x00")
-	if len(parts) != 4 || parts[0] != cursorVersion || parts[1] != sort || parts[3] == "" {
+	if len(parts) != 4 || parts[0] != cursorVersion || parts[1] != sort || !ValidID(parts[3]) || !utf8.ValidString(parts[2]) {
 		return nil, bad
 	}
 	return &Cursor{Sort: parts[1], Value: parts[2], ID: parts[3]}, nil
+}
+
+// IntValue returns the sort key of a list ordered by a number or an instant.
+func (c Cursor) IntValue() (int64, error) {
+	v, err := strconv.ParseInt(c.Value, 10, 64)
+	if err != nil {
+		return 0, Invalid(FieldError{Location: "query.cursor", Message: "is not a cursor returned by this list"})
+	}
+	return v, nil
 }

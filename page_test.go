@@ -2,6 +2,7 @@ package admit_test
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"github.com/admit-events/admit"
 )
@@ -30,7 +31,7 @@ func FuzzParseCursor(f *testing.F) {
 			}
 			return
 		}
-		if c.Sort != sort || c.ID == "" {
+		if c.Sort != sort || !admit.ValidID(c.ID) || !utf8.ValidString(c.Value) {
 			t.Fatalf("ParseCursor(%q, %q) = %+v", s, sort, c)
 		}
 		again, err := admit.ParseCursor(c.Encode(), sort)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/testenv"
 )
 
@@ -55,6 +56,9 @@ func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
 		{"no words", "GET", "/api/v1/events?q=%21%21", "", "", 400, "query.q"},
 		{"bad city limit", "GET", "/api/v1/cities?limit=0", "", "", 400, "query.limit"},
 		{"bad location cursor", "GET", "/api/v1/locations?cursor=abc", "", "", 400, "query.cursor"},
+		{"cursor not UTF-8", "GET", "/api/v1/locations?cursor=" + admit.Cursor{Sort: "name", Value: "\xff", ID: "loc_x"}.Encode(), "", "", 400, "query.cursor"},
+		{"cursor with a made-up id", "GET", "/api/v1/me/tickets?cursor=" + admit.Cursor{Sort: "order", Value: "", ID: "\xff"}.Encode(), c.attendee, "", 400, "query.cursor"},
+		{"cursor not a number", "GET", "/api/v1/me/orders?cursor=" + admit.Cursor{Sort: "created", Value: "soon", ID: "ord_x"}.Encode(), c.attendee, "", 400, "query.cursor"},
 		{"bad scheme", "GET", "/api/v1/me", "", "", 401, ""},
 		{"NUL in an attendee", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"a\u0000b","email":"a@example.com"}`), 422, "body.attendees[0].name"},
 		{"control character in an email", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"A","email":"a\u0007@example.com"}`), 422, "body.attendees[0].email"},

@@ -69,9 +69,9 @@ func (db *DB) ListEvents(ctx context.Context, f admit.EventFilter) ([]admit.Even
 		order, sortName = "e.popularity DESC, e.id DESC", string(admit.SortPopularity)
 	}
 	if c := f.Page.Cursor; c != nil {
-		v, err := strconv.ParseInt(c.Value, 10, 64)
+		v, err := c.IntValue()
 		if err != nil {
-			return nil, "", admit.Invalid(admit.FieldError{Location: "query.cursor", Message: "is not a cursor returned by this list"})
+			return nil, "", err
 		}
 		if sortName == string(admit.SortPopularity) {
 			q.and("(e.popularity, e.id) < (" + q.arg(v) + ", " + q.arg(c.ID) + ")")

@@ -18,7 +18,10 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 	var q query
 	q.and("o.user_id = " + q.arg(u.ID))
 	if c := page.Cursor; c != nil {
-		v, _ := strconv.ParseInt(c.Value, 10, 64)
+		v, err := c.IntValue()
+		if err != nil {
+			return nil, "", err
+		}
 		q.and("(o.created_at, o.id) < (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
 	}
 	limit := pageLimit(page)
