@@ -358,7 +358,7 @@ func TestUnregisteringFromACancelledEventRefundsInFull(t *testing.T) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
 		whole := s.paidOrder(t, s.attendees[0], 2)
 		byTicket := s.paidOrder(t, s.attendees[1], 2)
-		s.setNow(s.event.StartsAt.Add(-time.Hour)) // past the refund cutoff
+		s.setNow(s.event.StartsAt.Add(-time.Hour))   // past the refund cutoff
 		_, err := s.db.closeEvent(s.org, s.event.ID) // cancelled; its orders not settled yet
 		must(t, "closeEvent", err)
 		got, err := s.db.CancelOrder(s.attendees[0], whole.ID)
