@@ -37,6 +37,7 @@ type DB struct {
 	next     atomic.Uint64
 	hot      *rowGate     // onsale admission: writers per ticket type row
 	onsale   *onsaleQueue // PostgreSQL: batches of orders per ticket type
+	exports  chan struct{} // a slot per export streaming at the moment
 
 	// Now is the clock, fixed once per transaction. Tests replace it.
 	Now func() time.Time
@@ -64,7 +65,7 @@ func (db *DB) trace(query string, args []any) {
 // Open connects to the configured database. Call Migrate before use.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{Now: time.Now, HoldTTL: admit.DefaultHoldMinutes * time.Minute, hot: newRowGate(hotRowWriters),
-		onsale: newOnsaleQueue()}
+		onsale: newOnsaleQueue(), exports: make(chan struct{}, maxExports)}
 	var err error
 	if cfg.URL == "" || strings.HasPrefix(cfg.URL, "sqlite:") || strings.HasPrefix(cfg.URL, "file:") {
 		err = db.openSQLite(cfg)

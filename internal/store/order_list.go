@@ -152,13 +152,27 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	return rs, next, nil
 }
 
+// maxExports is how many exports stream at once per process; others wait
+// for a slot. An export holds its connection while its client reads (one
+// query, so that the list is one snapshot): slow clients must not take
+// every connection from the orders.
+const maxExports = 2
+
 // EachRegistrant streams every ticket of an event to fn from one query, in
-// constant memory: for CSV exports of any size.
+// constant memory: for CSV exports of any size. It reads from the reader
+// pool: on SQLite a reader sees every commit yet never queues behind (nor
+// holds up) the one writer, however slowly fn's client reads.
 func (db *DB) EachRegistrant(ctx context.Context, eventID string, fn func(admit.Registrant) error) error {
 	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
 		return err
 	}
-	rows, err := db.primary.QueryContext(ctx, registrantQuery+ticketOrder, eventID)
+	select {
+	case db.exports <- struct{}{}:
+		defer func() { <-db.exports }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	rows, err := db.reader.QueryContext(ctx, registrantQuery+ticketOrder, eventID)
 	if err != nil {
 		return fmt.Errorf("store: registrants: %w", err)
 	}

@@ -1218,3 +1218,62 @@ func TestDeletingAnEventRacingItsFirstOrders(t *testing.T) {
 		t.Logf("%s: the deletion won %d of 20 rounds", e.Name, deleted)
 	})
 }
+
+// An export whose client stops reading holds no lock and no connection the
+// orders need: orders go on while two exports are stalled mid-stream, and a
+// third export waits for a slot instead of taking one more connection.
+func TestStalledExportsLeaveOrdersFlowing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 100, eur(1000), admit.ProviderManual)
+		s.paidOrder(t, s.attendees[0], 2)
+		release := make(chan struct{})
+		var once sync.Once
+		free := func() { once.Do(func() { close(release) }) }
+		defer free() // also when the test fails: a stalled export would keep the database from closing
+		streaming := make(chan struct{}, maxExports)
+		errs := make(chan error, maxExports+1)
+		// The deadline only keeps a broken build from hanging the suite.
+		ctx, cancel := context.WithTimeout(s.org, 10*time.Second)
+		defer cancel()
+		for range maxExports {
+			go func() {
+				first := true
+				errs <- s.db.EachRegistrant(ctx, s.event.ID, func(admit.Registrant) error {
+					if first {
+						first = false
+						streaming <- struct{}{}
+						<-release // the client stops reading
+					}
+					return nil
+				})
+			}()
+		}
+		for range maxExports {
+			select {
+			case <-streaming:
+			case err := <-errs:
+				t.Fatalf("an export ended before streaming, while another was stalled: %v", err)
+			}
+		}
+		var third atomic.Int64
+		go func() {
+			errs <- s.db.EachRegistrant(s.org, s.event.ID, func(admit.Registrant) error { third.Add(1); return nil })
+		}()
+		buyer := admit.NewContextWithUser(ctx, admit.UserFromContext(s.attendees[1]))
+		for i := range 3 { // a stalled export must not hold these up
+			if _, err := s.db.CreateOrder(buyer, admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: 1}}}); err != nil {
+				t.Fatalf("order %d during stalled exports: %v", i, err)
+			}
+		}
+		if n := third.Load(); n != 0 {
+			t.Fatalf("a third export streamed %d rows while two held every slot", n)
+		}
+		free()
+		for range maxExports + 1 {
+			must(t, "export", <-errs)
+		}
+		if third.Load() != 2 {
+			t.Fatalf("the waiting export streamed %d rows once a slot was free, want the 2 tickets", third.Load())
+		}
+	})
+}
