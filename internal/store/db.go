@@ -35,8 +35,8 @@ type DB struct {
 	reader   *sql.DB // SQLite: a pool of read connections; PostgreSQL: primary
 	replicas []*sql.DB
 	next     atomic.Uint64
-	hot      *rowGate     // onsale admission: writers per ticket type row
-	onsale   *onsaleQueue // PostgreSQL: batches of orders per ticket type
+	hot      *rowGate      // onsale admission: writers per ticket type row
+	onsale   *onsaleQueue  // PostgreSQL: batches of orders per ticket type
 	exports  chan struct{} // a slot per export streaming at the moment
 
 	// Now is the clock, fixed once per transaction. Tests replace it.
