@@ -309,6 +309,11 @@ func (db *DB) ConfirmPayment(ctx context.Context, p Payment) (*admit.Order, erro
 		if err != nil {
 			return nil, err
 		}
+		if p.Provider != o.Payment.Provider {
+			// Money taken some other way than the order asked for would be
+			// "refunded" through a provider that never had it.
+			return nil, admit.Errorf(admit.EINVALID, "order %s is paid by %s, not %s", o.ID, o.Payment.Provider, p.Provider)
+		}
 		if p.Ref != "" && o.Payment.Reference != "" && o.Payment.Reference != p.Ref {
 			return nil, admit.Errorf(admit.EINVALID, "the payment %s is not this order's", p.Ref)
 		}
@@ -318,6 +323,13 @@ func (db *DB) ConfirmPayment(ctx context.Context, p Payment) (*admit.Order, erro
 		}
 		return o, nil
 	})
+}
+
+// paymentSettled reports whether an order's payment was dealt with: it is
+// paid, failed (and refunded), or was paid and cancelled since (its tickets
+// remain, voided).
+func paymentSettled(o *admit.Order) bool {
+	return o.Status == admit.OrderPaid || o.Status == admit.OrderFailed || o.Status == admit.OrderCancelled && len(o.Tickets) > 0
 }
 
 // confirm moves an order to paid: its holds become sales, or, if the hold
@@ -330,13 +342,10 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 		if err != nil || o == nil {
 			return err
 		}
-		switch o.Status {
-		case admit.OrderPaid, admit.OrderFailed:
-			return nil // settled before: confirming twice changes nothing
-		case admit.OrderCancelled:
-			if len(o.Tickets) > 0 {
-				return nil // paid, then cancelled: its payment was recorded then
-			}
+		switch {
+		case paymentSettled(o):
+			return nil // confirming twice changes nothing
+		case o.Status == admit.OrderCancelled:
 			return &paymentRefused{reason: "the order was cancelled before its payment arrived"}
 		}
 		return tx.pay(ctx, o, ref)
@@ -345,7 +354,7 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 	if errors.As(err, &refused) {
 		err = db.inTx(ctx, func(tx *Tx) error {
 			o, _, err := tx.lockedOrder(ctx, id)
-			if err != nil || o.Status == admit.OrderPaid || o.Status == admit.OrderFailed {
+			if err != nil || paymentSettled(o) { // settled by another between the two transactions
 				return err
 			}
 			return tx.fail(ctx, o, ref, refused.reason)

@@ -948,12 +948,12 @@ func TestACancelledOrderStaysCancelled(t *testing.T) {
 			// A payment started as it was released is not recorded on it.
 			wantCode(t, "recording a payment of a cancelled order", s.db.SetPayment(s.admin, id, "pi_late", "pi_late_secret"), admit.ECONFLICT)
 		}
-		again, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_again", OrderID: refunded.ID})
+		again, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderManual, NoticeID: "evt_again", OrderID: refunded.ID})
 		must(t, "payment of a paid, then cancelled order", err)
 		if again.Status != admit.OrderCancelled || again.Refunded.Amount != 2000 {
 			t.Fatalf("paid, cancelled, then paid again: %s refunded %d", again.Status, again.Refunded.Amount)
 		}
-		late, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_late", OrderID: released.ID})
+		late, err := s.db.ConfirmPayment(s.admin, Payment{Provider: admit.ProviderManual, NoticeID: "evt_late", OrderID: released.ID})
 		must(t, "payment of a released order", err)
 		if late.Status != admit.OrderFailed || late.Refunded.Amount != 1000 || len(late.Tickets) != 0 {
 			t.Fatalf("payment of a released order: %s refunded %d with %d tickets", late.Status, late.Refunded.Amount, len(late.Tickets))
