@@ -120,8 +120,8 @@ func (n *NewOrder) TicketTypeIDs() []string {
 // checked in the transaction that holds the seats.
 func (n *NewOrder) Validate() error {
 	var p Problems
-	if n.EventID == "" {
-		p.Add("body.event_id", "is required")
+	if !ValidID(n.EventID) {
+		p.Add("body.event_id", "must be an event's id")
 	}
 	if len(n.Items) == 0 || len(n.Items) > 20 {
 		p.Add("body.items", "must hold 1 to 20 items")
@@ -131,7 +131,9 @@ func (n *NewOrder) Validate() error {
 		if it.Quantity < 1 || it.Quantity > MaxTicketsPerOrder {
 			p.Add(fmt.Sprintf("body.items[%d].quantity", i), "must be between 1 and %d", MaxTicketsPerOrder)
 		}
-		if seen[it.TicketTypeID] {
+		if !ValidID(it.TicketTypeID) {
+			p.Add(fmt.Sprintf("body.items[%d].ticket_type_id", i), "must be a ticket type's id")
+		} else if seen[it.TicketTypeID] {
 			p.Add(fmt.Sprintf("body.items[%d].ticket_type_id", i), "each ticket type may appear once")
 		}
 		seen[it.TicketTypeID] = true

@@ -60,6 +60,8 @@ func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
 		{"cursor with a made-up id", "GET", "/api/v1/me/tickets?cursor=" + admit.Cursor{Sort: "order", Value: "", ID: "\xff"}.Encode(), c.attendee, "", 400, "query.cursor"},
 		{"cursor not a number", "GET", "/api/v1/me/orders?cursor=" + admit.Cursor{Sort: "created", Value: "soon", ID: "ord_x"}.Encode(), c.attendee, "", 400, "query.cursor"},
 		{"bad scheme", "GET", "/api/v1/me", "", "", 401, ""},
+		{"not an event id", "POST", "/api/v1/orders", c.attendee, `{"event_id":"\u00ff\u00fe","items":[` + item + `]}`, 422, "body.event_id"},
+		{"not a ticket type id", "POST", "/api/v1/orders", c.attendee, order(`{"ticket_type_id":"TT 1","quantity":1}`, ""), 422, "body.items[0].ticket_type_id"},
 		{"NUL in an attendee", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"a\u0000b","email":"a@example.com"}`), 422, "body.attendees[0].name"},
 		{"control character in an email", "POST", "/api/v1/orders", c.attendee, order(item, `{"name":"A","email":"a\u0007@example.com"}`), 422, "body.attendees[0].email"},
 		{"negative quantity", "POST", "/api/v1/orders", c.attendee, order(`{"ticket_type_id":"`+c.general.ID+`","quantity":-1}`, ""), 422, "body.items[0].quantity"},

@@ -68,7 +68,10 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 
 func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (*admit.Order, error) {
 	e, err := findEvent(ctx, tx, n.EventID)
-	if err != nil || e.Status == admit.EventDraft && !u.CanManageOrganization(e.OrganizationID) {
+	if err != nil {
+		return nil, err // a failed read is not a missing event: a 404 would be remembered for the request's key
+	}
+	if e.Status == admit.EventDraft && !u.CanManageOrganization(e.OrganizationID) {
 		return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", n.EventID) // drafts are not public
 	}
 	if e.Status == admit.EventDraft {
