@@ -47,6 +47,11 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 
 		// Forged, unsigned and stale events change nothing.
 		o := order()
+		var seen admit.Order // by the organizer, who may look but not pay
+		s.call("GET", "/api/v1/orders/"+o.ID, c.organizer, nil).want(t, 200).decode(t, &seen)
+		if seen.Payment.ClientSecret != "" || seen.Payment.Reference != o.Payment.Reference {
+			t.Fatalf("the organizer sees the payment %+v, want its reference without the buyer's secret", seen.Payment)
+		}
 		webhook("evt_forged", o, "whsec_wrong", time.Now()).wantProblem(t, 400, "")
 		webhook("evt_stale", o, webhookSecret, time.Now().Add(-10*time.Minute)).wantProblem(t, 400, "")
 		s.call("POST", "/api/v1/webhooks/stripe", "", stripetest.PaymentIntentSucceeded("evt_unsigned", o.Payment.Reference, o.ID, o.Total)).wantProblem(t, 400, "")

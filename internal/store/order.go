@@ -341,6 +341,9 @@ func (db *DB) FindOrder(ctx context.Context, id string) (*admit.Order, error) {
 	if o.UserID != u.ID && !u.CanManageOrganization(orgID) {
 		return nil, admit.Errorf(admit.ENOTFOUND, "no order with id %q", id)
 	}
+	if o.UserID != u.ID {
+		o.Payment.ClientSecret = "" // whoever holds it can pay: the buyer's alone
+	}
 	o.Status = effectiveStatus(o, db.Now())
 	return o, nil
 }
