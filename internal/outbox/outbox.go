@@ -17,10 +17,12 @@ import (
 // a message may be delivered again after a crash.
 type Handler func(ctx context.Context, m store.OutboxMessage) error
 
-// Delivery limits.
+// Delivery limits. A message is tried maxAttempts times before it is
+// parked dead: with backoff's 10-minute cap that is about a day, so that
+// refunds and settlements outlast a provider's outage of some hours.
 const (
 	lease       = 30 * time.Second
-	maxAttempts = 8
+	maxAttempts = 160
 	batch       = 100
 )
 
@@ -99,7 +101,11 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		if err := h(ctx, m); err != nil {
 			dead := m.Attempts >= maxAttempts
 			retry := d.db.Now().Add(backoff(m.Attempts))
-			d.log.Warn("outbox delivery failed", "seq", m.Seq, "topic", m.Topic, "attempt", m.Attempts, "dead", dead, "err", err)
+			level := slog.LevelWarn
+			if dead {
+				level = slog.LevelError // nothing retries it any more: a person must look
+			}
+			d.log.Log(ctx, level, "outbox delivery failed", "seq", m.Seq, "topic", m.Topic, "attempt", m.Attempts, "dead", dead, "err", err)
 			if err := d.db.RetryOutbox(ctx, m.Seq, err.Error(), retry, dead); err != nil {
 				return len(done), fmt.Errorf("outbox: retry %d: %w", m.Seq, err)
 			}

@@ -75,6 +75,13 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 		if n, _ := d.DeliverDue(ctx); n != 0 || len(calls) != 2 {
 			t.Fatalf("after the dead letter: %d delivered, %d messages seen", n, len(calls))
 		}
+		var total time.Duration
+		for attempt := 1; attempt < maxAttempts; attempt++ {
+			total += backoff(attempt)
+		}
+		if total < 24*time.Hour {
+			t.Fatalf("a failing message is retried for %s only: a refund would be parked during a long outage", total)
+		}
 		counts := slices.Sorted(maps.Values(calls))
 		if !slices.Equal(counts, []int{1, maxAttempts}) {
 			t.Fatalf("handled %v times: want one message once, the other %d times and then dead", counts, maxAttempts)
