@@ -113,7 +113,7 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 		return nil, err
 	}
 	// Last, so that the hot ticket type rows stay locked as briefly as possible.
-	return o, tx.takeSeats(ctx, o, o.Status == admit.OrderPaid)
+	return o, tx.takeSeats(ctx, o, o.Status == admit.OrderPaid, nil)
 }
 
 // priceItems fills o's items and total from the ticket types' own prices,
@@ -166,8 +166,10 @@ func (tx *Tx) ticketTypesOf(ctx context.Context, eventID string) (map[string]adm
 }
 
 // takeSeats takes each item's seats: as held for a pending order, as sold
-// for a paid one. Expired holds of the same ticket type are swept first.
-func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool) error {
+// for a paid one. Expired holds of the same ticket type are swept first;
+// released counts, by ticket type, the seats of the order's own holds just
+// deleted (deleteHolds), which the same UPDATE takes off the held count.
+func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool, released map[string]int64) error {
 	items := lockOrder(o.Items)
 	// Every sweep before the first ticket type row is locked: holds, then
 	// ticket types, as every transaction takes them.
@@ -179,18 +181,18 @@ func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool) error {
 		}
 	}
 	for i, it := range items {
-		swept := sweeps[i]
+		freed := sweeps[i] + released[it.TicketTypeID]
 		set := "held = held - $2 + $3"
 		if sold {
 			set = "held = held - $2, sold = sold + $3"
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET `+set+` WHERE id = $1 AND sold + held - $2 + $3 <= quantity AND closed_at IS NULL`,
-			it.TicketTypeID, swept, it.Quantity)
+			it.TicketTypeID, freed, it.Quantity)
 		if err != nil {
 			return fmt.Errorf("store: take seats: %w", translate(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return tx.soldOut(ctx, it.TicketTypeID, swept)
+			return tx.soldOut(ctx, it.TicketTypeID, freed)
 		}
 	}
 	if sold {
@@ -221,12 +223,13 @@ func lockOrder(items []admit.OrderItem) []admit.OrderItem {
 }
 
 // soldOut says why takeSeats could not take a ticket type's seats: its
-// event was cancelled (it is closed), or not enough are left.
-func (tx *Tx) soldOut(ctx context.Context, ticketTypeID string, swept int64) error {
+// event was cancelled (it is closed), or not enough are left once the freed
+// seats are back.
+func (tx *Tx) soldOut(ctx context.Context, ticketTypeID string, freed int64) error {
 	var name string
 	var left int64
 	var closed sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT name, quantity - sold - held + $2, closed_at FROM ticket_types WHERE id = $1`, ticketTypeID, swept).
+	err := tx.QueryRowContext(ctx, `SELECT name, quantity - sold - held + $2, closed_at FROM ticket_types WHERE id = $1`, ticketTypeID, freed).
 		Scan(&name, &left, &closed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return admit.Errorf(admit.ENOTFOUND, "the ticket type %q no longer exists", ticketTypeID)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/admit-events/admit"
@@ -110,15 +109,30 @@ func (tx *Tx) release(ctx context.Context, o *admit.Order, to admit.OrderStatus)
 	if o.Status != admit.OrderPending {
 		return admit.Errorf(admit.ECONFLICT, "the order is %s", o.Status)
 	}
-	if _, err := tx.releaseHolds(ctx, o.ID); err != nil {
+	if err := tx.releaseHolds(ctx, o.ID); err != nil {
 		return err
 	}
 	return tx.setOrderStatus(ctx, o, to, nil)
 }
 
 // releaseHolds deletes an order's holds and takes their seats off the held
-// counts; it returns what they held by ticket type.
-func (tx *Tx) releaseHolds(ctx context.Context, orderID string) (map[string]int64, error) {
+// counts, in lock order.
+func (tx *Tx) releaseHolds(ctx context.Context, orderID string) error {
+	held, err := tx.deleteHolds(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	for _, tt := range slices.Sorted(maps.Keys(held)) {
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET held = held - $2 WHERE id = $1`, tt, held[tt]); err != nil {
+			return fmt.Errorf("store: release holds: %w", err)
+		}
+	}
+	return nil
+}
+
+// deleteHolds deletes an order's holds and returns what they held by
+// ticket type; the caller takes that off the held counts.
+func (tx *Tx) deleteHolds(ctx context.Context, orderID string) (map[string]int64, error) {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM holds WHERE order_id = $1 RETURNING ticket_type_id, quantity`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("store: release holds: %w", err)
@@ -128,18 +142,11 @@ func (tx *Tx) releaseHolds(ctx context.Context, orderID string) (map[string]int6
 		q  int64
 	}
 	hs, err := scanAll(rows, func(s scanner) (h hold, err error) { return h, s.Scan(&h.tt, &h.q) })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(hs, func(a, b hold) int { return strings.Compare(a.tt, b.tt) })
 	held := map[string]int64{}
 	for _, h := range hs {
-		if _, err := tx.ExecContext(ctx, `UPDATE ticket_types SET held = held - $2 WHERE id = $1`, h.tt, h.q); err != nil {
-			return nil, fmt.Errorf("store: release holds: %w", err)
-		}
-		held[h.tt] = h.q
+		held[h.tt] += h.q
 	}
-	return held, nil
+	return held, err
 }
 
 // setOrderStatus records a transition and its outbox row.
@@ -370,17 +377,18 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 // pay turns a pending (or expired) order into a paid one.
 func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 	lapsed := o.Status != admit.OrderPending || !tx.now.Before(o.ExpiresAt)
-	held, err := tx.releaseHolds(ctx, o.ID)
+	held, err := tx.deleteHolds(ctx, o.ID)
 	if err != nil {
 		return err
 	}
 	for _, it := range o.Items {
 		lapsed = lapsed || held[it.TicketTypeID] != it.Quantity
 	}
-	// The released seats are taken again as sold: always there when the
-	// hold was whole, there or not when it lapsed, and never once the event
-	// was cancelled (its orders are being settled).
-	if err := tx.takeSeats(ctx, o, true); errors.Is(err, errEventCancelled) {
+	// The held seats become sold in one UPDATE per ticket type, after the
+	// sweeps, as placeOrder takes its locks (holds, then ticket types): always
+	// there when the hold was whole, there or not when it lapsed, and never
+	// once the event was cancelled (its orders are being settled).
+	if err := tx.takeSeats(ctx, o, true, held); errors.Is(err, errEventCancelled) {
 		return &paymentRefused{reason: "the event is cancelled"}
 	} else if admit.ErrorCode(err) == admit.ECONFLICT {
 		return &paymentRefused{reason: "sold out after the hold expired"}
@@ -404,7 +412,7 @@ func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
 // fails and its payment is refunded in full, and the attendee is told
 // (outbox).
 func (tx *Tx) fail(ctx context.Context, o *admit.Order, ref, reason string) error {
-	if _, err := tx.releaseHolds(ctx, o.ID); err != nil {
+	if err := tx.releaseHolds(ctx, o.ID); err != nil {
 		return err
 	}
 	if err := tx.setPaymentRef(ctx, o, ref); err != nil {
