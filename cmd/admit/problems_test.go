@@ -132,3 +132,31 @@ func TestTicketTypeRulesOnPublishedAndCancelledEvents(t *testing.T) {
 		s.call("PATCH", tt, c.organizer, map[string]any{"quantity": 5}).wantProblem(t, 409, "")
 	})
 }
+
+// TestRequestBodyEncodings: media types are case-insensitive; a body in
+// another charset than UTF-8 or under a content coding is refused with 415
+// before it is parsed, and nothing is created.
+func TestRequestBodyEncodings(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := startServer(t, e)
+		c := buildCatalogue(t, s)
+		body := orderBody(c.event.ID, c.general.ID, 1)
+		for _, ct := range []string{"APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=utf-8"} {
+			s.call("POST", "/api/v1/orders", c.attendee, body, "Content-Type", ct).want(t, 201)
+		}
+		refused := [][]string{
+			{"Content-Type", "application/json; charset=latin1"},
+			{"Content-Type", "application/json; charset="},
+			{"Content-Type", "text/plain"},
+			{"Content-Encoding", "gzip"},
+		}
+		for _, h := range refused {
+			s.call("POST", "/api/v1/orders", c.attendee, body, h...).wantProblem(t, 415, "")
+		}
+		var mine struct{ Items []admit.Order }
+		s.call("GET", "/api/v1/me/orders", c.attendee, nil).want(t, 200).decode(t, &mine)
+		if len(mine.Items) != 3 {
+			t.Fatalf("%d orders, want the 3 accepted", len(mine.Items))
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -144,6 +145,33 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(admit.NewContextWithUser(r.Context(), u)))
+	})
+}
+
+// readableBody refuses request bodies the API cannot read for what they
+// are, before any handler parses them: a content coding (gzip…) or a JSON
+// body declared in a charset other than UTF-8, the only one JSON has. A
+// Content-Type is otherwise passed on in canonical form, since media types
+// are case-insensitive (APPLICATION/JSON is application/json).
+func readableBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+			WriteProblem(w, NewProblem(415, "send the request body without a Content-Encoding"))
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			mt, params, err := mime.ParseMediaType(ct)
+			if err != nil {
+				WriteProblem(w, NewProblem(415, "the Content-Type header is not a media type; send application/json"))
+				return
+			}
+			if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+				WriteProblem(w, NewProblem(415, "send the request body in UTF-8, the only charset of JSON"))
+				return
+			}
+			r.Header.Set("Content-Type", mime.FormatMediaType(mt, params))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

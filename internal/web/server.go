@@ -90,7 +90,7 @@ func (s *Server) API() huma.API { return s.api }
 func (s *Server) Router() *Router { return s.router }
 
 // Handler is the whole middleware chain.
-func (s *Server) Handler() http.Handler { return s.observe(s.authenticate(s.router)) }
+func (s *Server) Handler() http.Handler { return s.observe(readableBody(s.authenticate(s.router))) }
 
 // SetReady marks start-up complete: /readyz answers 200 from now on.
 func (s *Server) SetReady() { s.ready.Store(true) }
