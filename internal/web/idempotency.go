@@ -40,6 +40,10 @@ const (
 	// IdempotentReplayedHeader is "true" on a response that is a replay.
 	IdempotentReplayedHeader = "Idempotent-Replayed"
 
+	// KindIdempotencyKeyReused ends the problem type of a key used again
+	// for a different request.
+	KindIdempotencyKeyReused = "idempotency-key-reused"
+
 	idempotencyMaxBody = 1 << 20          // the largest request body hashed
 	idempotencyLease   = 60 * time.Second // how long a request owns its key before a retry may take it over, unless renewed
 	idempotencyMaxRun  = 10 * time.Minute // a request still running after this is taken for hung: its lease is no longer renewed
@@ -55,6 +59,10 @@ type idempotency struct {
 	patterns map[string]bool
 	store    IdempotencyStore
 	lease    time.Duration // 0: idempotencyLease (tests shorten it)
+	// bodyless reports whether the operation of a pattern takes no request
+	// body (nil: every one does); a body sent to it is left out of the
+	// request's hash, since it changes nothing.
+	bodyless func(pattern string) bool
 }
 
 // leaseTime is how long a claim of a key lasts before it is renewed.
@@ -129,6 +137,9 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if rt.idem.bodyless != nil && rt.idem.bodyless(pattern) {
+		body = nil
+	}
 	hash := requestHash(r, body)
 
 	ctx := r.Context()
@@ -156,7 +167,9 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 			w.Write(res.Body)
 			return
 		case admit.IdempotentMismatch:
-			WriteProblem(w, NewProblem(422, "this "+IdempotencyKeyHeader+" was already used with a different request; use a new key for a new request"))
+			p := NewProblem(422, "this "+IdempotencyKeyHeader+" was already used with a different request; use a new key for a new request")
+			p.Type = ProblemTypeBase + KindIdempotencyKeyReused // not a validation error: the body may be fine
+			WriteProblem(w, p)
 			return
 		}
 		// In progress: wait for the first request to finish, or for its

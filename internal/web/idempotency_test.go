@@ -153,6 +153,9 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			if err := json.Unmarshal([]byte(got.body), &p); err != nil || p.Status != status || !strings.Contains(p.Detail, detail) {
 				t.Errorf("problem = %s (%v), want status %d and detail containing %q", got.body, err, status, detail)
 			}
+			if status == 422 && p.Type != web.ProblemTypeBase+web.KindIdempotencyKeyReused {
+				t.Errorf("a reused key's problem has type %q: a client cannot tell it from a validation error", p.Type)
+			}
 		}
 
 		t.Run("repeat is replayed", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,7 @@ func NewServer(cfg Config) *Server {
 	}
 	hc.CreateHooks = nil // no $schema links in responses
 	s.api = humago.New(s.router, hc)
+	s.router.idem.bodyless = s.takesNoBody
 	s.api.UseMiddleware(s.requireToken)
 	s.registerOps()
 	s.http = &http.Server{
@@ -81,6 +83,19 @@ func NewServer(cfg Config) *Server {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// takesNoBody reports whether the operation registered at pattern ("POST
+// /api/v1/orders/{id}/cancel") declares no request body.
+func (s *Server) takesNoBody(pattern string) bool {
+	method, path, _ := strings.Cut(pattern, " ")
+	item := s.api.OpenAPI().Paths[path]
+	if item == nil {
+		return false
+	}
+	ops := map[string]*huma.Operation{"POST": item.Post, "PUT": item.Put, "PATCH": item.Patch, "DELETE": item.Delete}
+	op := ops[method]
+	return op != nil && op.RequestBody == nil
 }
 
 // API is where web/api registers operations.
