@@ -91,7 +91,7 @@ func (t *TicketType) Validate() error {
 		p.Add("body.quantity", "cannot drop below the %d already sold or held", t.Sold+t.Held)
 	}
 	if !t.SaleEndsAt.After(t.SaleStartsAt) {
-		p.Add("body.sale_ends_at", "must be after sale_starts_at")
+		p.Add("body.sale_ends_at", "must be after sale_starts_at (sales end when the event starts unless sale_ends_at says otherwise)")
 	}
 	if t.MinPerOrder < 1 || t.MinPerOrder > MaxTicketsPerOrder {
 		p.Add("body.min_per_order", "must be between 1 and %d", MaxTicketsPerOrder)

@@ -203,7 +203,7 @@ func (tx *Tx) managedEvent(ctx context.Context, id string) (*admit.Event, error)
 		if e.Status == admit.EventDraft {
 			return nil, admit.Errorf(admit.ENOTFOUND, "no event with id %q", id) // drafts are not public
 		}
-		return nil, admit.Errorf(admit.EFORBIDDEN, "this event belongs to another organization")
+		return nil, admit.Errorf(admit.EFORBIDDEN, "only the event's organizers and admins may change it")
 	}
 	return e, nil
 }
