@@ -140,7 +140,10 @@ func TestStripeDownReleasesTheHold(t *testing.T) {
 		"--stripe-webhook-secret", webhookSecret, "--stripe-api-url", "http://127.0.0.1:1") // nothing listens there
 	c := buildCatalogue(t, s)
 	s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "stripe"}).want(t, 200)
-	s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 3)).wantProblem(t, 503, "")
+	down := s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 3))
+	if down.wantProblem(t, 503, ""); down.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After: the client is not told when to try again")
+	}
 	var ev admit.Event
 	s.call("GET", "/api/v1/events/"+c.event.ID, "", nil).want(t, 200).decode(t, &ev)
 	if *ev.TicketTypes[0].Available != 300 {

@@ -52,7 +52,8 @@ func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Ord
 	if err != nil {
 		s.release(ctx, o.ID)
 		s.log.Error("start payment", "order_id", o.ID, "provider", o.Payment.Provider, "err", err)
-		return nil, admit.Errorf(admit.EUNAVAILABLE, "the payment provider is unavailable; nothing was charged, try again")
+		return nil, &admit.Error{Code: admit.EUNAVAILABLE, RetryAfter: providerRetry,
+			Message: "the payment provider is unavailable; nothing was charged, try again"}
 	}
 	if pay != o.Payment {
 		if err := s.DB.SetPayment(ctx, o.ID, pay.Reference, pay.ClientSecret); err != nil {
@@ -72,6 +73,10 @@ func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Ord
 	}
 	return o, nil
 }
+
+// providerRetry is the Retry-After of an order refused because its payment
+// could not be started.
+const providerRetry = 5 * time.Second
 
 func (s *Service) release(ctx context.Context, id string) {
 	sys := admit.NewContextWithUser(context.WithoutCancel(ctx), admit.System)

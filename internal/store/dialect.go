@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/admit-events/admit"
@@ -25,7 +26,7 @@ const (
 // errBusy is a transaction the database gave up on (on PostgreSQL a
 // deadlock victim or a serialization failure, on SQLite a write still
 // locked out after its busy timeout): nothing was done.
-var errBusy = admit.Errorf(admit.EUNAVAILABLE, "the database is busy; try again")
+var errBusy = &admit.Error{Code: admit.EUNAVAILABLE, Message: "the database is busy; try again", RetryAfter: time.Second}
 
 // retryable reports whether err ended a PostgreSQL transaction as a
 // deadlock victim or a serialization failure: it did nothing and may
