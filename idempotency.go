@@ -1,5 +1,7 @@
 package admit
 
+import "context"
+
 // IdempotentOutcome says what a request carrying an Idempotency-Key may do.
 type IdempotentOutcome int
 
@@ -38,4 +40,22 @@ type IdempotentResult struct {
 	StatusCode  int
 	ContentType string
 	Body        []byte
+}
+
+type requestKeyKey struct{}
+
+// NewContextWithRequestKey marks ctx as serving a request made under an
+// Idempotency-Key. key stands for the caller's key and request together
+// (not the key itself). What such a request creates records it, so that a
+// retry of a request whose first attempt had an unknown outcome (its commit
+// was cut off, it outlived its lease) finds what that attempt made instead
+// of making it a second time.
+func NewContextWithRequestKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, requestKeyKey{}, key)
+}
+
+// RequestKeyFromContext returns the request key of ctx, or "".
+func RequestKeyFromContext(ctx context.Context) string {
+	k, _ := ctx.Value(requestKeyKey{}).(string)
+	return k
 }

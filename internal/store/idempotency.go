@@ -163,5 +163,9 @@ func (db *DB) SweepIdempotencyKeys(ctx context.Context, olderThan time.Time) (in
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep idempotency keys: %w", translate(err))
 	}
+	// The orders forget their keys with them: the key may name a new request.
+	if _, err := db.primary.ExecContext(ctx, `UPDATE orders SET request_key = NULL WHERE request_key IS NOT NULL AND created_at < $1`, ts(olderThan)); err != nil {
+		return 0, fmt.Errorf("store: sweep order request keys: %w", translate(err))
+	}
 	return r.RowsAffected()
 }

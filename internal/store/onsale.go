@@ -34,11 +34,16 @@ import (
 // fit, and its seats would have to be given back by an UPDATE that then
 // could not tell whether it also took the batch's.)
 //
+// An order whose request key placed one already (a retry) fails the whole
+// statement on the unique index: the orders then take the general path,
+// where it gets the first attempt's order back.
+//
 // $1 ticket type, $2 now, $3 event; per order (arrays of equal length):
-// $4 id, $5 user, $6 quantity, $7 attendees, $8 outbox payload.
+// $4 id, $5 user, $6 quantity, $7 attendees, $8 outbox payload, $9 request
+// key (” for none).
 var holdInOneStatement = `
 WITH given AS (
-	SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS batch (order_id, user_id, quantity, attendees, payload)
+	SELECT * FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[]) AS batch (order_id, user_id, quantity, attendees, payload, request_key)
 ), input AS (
 	SELECT given.* FROM given, ticket_types t WHERE t.id = $1 AND given.quantity BETWEEN t.min_per_order AND t.max_per_order
 ), want AS (
@@ -53,9 +58,9 @@ WITH given AS (
 	  AND t.price_amount > 0 AND t.price_amount * want.hi <= ` + strconv.FormatInt(admit.MaxAmount, 10) + `
 	RETURNING t.price_amount, t.currency, e.payment_provider, $2 + e.hold_minutes * 60000000 AS expires_at
 ), o AS (
-	INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at)
+	INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at, request_key)
 	SELECT input.order_id, input.user_id, $3, 'pending', seat.expires_at, seat.price_amount * input.quantity, seat.currency,
-	       seat.payment_provider, input.attendees, $2, $2
+	       seat.payment_provider, input.attendees, $2, $2, NULLIF(input.request_key, '')
 	FROM seat, input
 	RETURNING id, expires_at, total_amount, currency, provider
 ), items AS (
@@ -72,8 +77,9 @@ SELECT id, expires_at, total_amount, currency, provider FROM o`
 
 // fastHold is one order waiting to take the fast path.
 type fastHold struct {
-	user *admit.User
-	req  admit.NewOrder
+	user       *admit.User
+	req        admit.NewOrder
+	requestKey string // admit.RequestKeyFromContext of its request
 
 	// Set when its batch has run; done is closed then.
 	order *admit.Order // nil: the batch did not get its seats
@@ -96,18 +102,18 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 	}()
 	first := holds[0].req
 	now := db.storedNow()
-	ids, users, quantities, attendees, payloads := make([]string, len(holds)), make([]string, len(holds)),
-		make([]int64, len(holds)), make([]string, len(holds)), make([]string, len(holds))
+	ids, users, quantities, attendees, payloads, keys := make([]string, len(holds)), make([]string, len(holds)),
+		make([]int64, len(holds)), make([]string, len(holds)), make([]string, len(holds)), make([]string, len(holds))
 	byID := make(map[string]*fastHold, len(holds))
 	for i, h := range holds {
-		ids[i], users[i], quantities[i] = newID("ord"), h.user.ID, h.req.Items[0].Quantity
+		ids[i], users[i], quantities[i], keys[i] = newID("ord"), h.user.ID, h.req.Items[0].Quantity, h.requestKey
 		attendees[i] = attendeesJSON(h.req.Attendees)
 		raw, _ := json.Marshal(map[string]any{"order_id": ids[i], "event_id": h.req.EventID, "user_id": h.user.ID})
 		payloads[i] = string(raw)
 		byID[ids[i]] = h
 	}
 	rows, err := db.primary.QueryContext(ctx, holdInOneStatement, first.Items[0].TicketTypeID, ts(now), first.EventID,
-		ids, users, quantities, attendees, payloads)
+		ids, users, quantities, attendees, payloads, keys)
 	if err != nil {
 		failBatch(holds, err)
 		return

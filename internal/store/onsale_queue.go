@@ -43,7 +43,7 @@ func newOnsaleQueue() *onsaleQueue { return &onsaleQueue{lines: map[string]*onsa
 // database it waits for the outcome, which the caller answers with.
 func (db *DB) holdQueued(ctx context.Context, u *admit.User, n admit.NewOrder) (*admit.Order, error) {
 	q := db.onsale
-	h := &fastHold{user: u, req: n, done: make(chan struct{})}
+	h := &fastHold{user: u, req: n, requestKey: admit.RequestKeyFromContext(ctx), done: make(chan struct{})}
 	key := n.Items[0].TicketTypeID + "\x00" + n.EventID // a batch shares both
 	q.mu.Lock()
 	l := q.lines[key]

@@ -60,10 +60,25 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 		o, err = tx.placeOrder(ctx, u, n)
 		return err
 	})
+	if errors.Is(err, errRequestKeyTaken) {
+		return db.orderOfRequest(ctx, u)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return o, nil // as stored: reading it back would cost the onsale three queries
+}
+
+// orderOfRequest returns the order the caller placed under the request key
+// of ctx: the first attempt's, answered to its retry.
+func (db *DB) orderOfRequest(ctx context.Context, u *admit.User) (*admit.Order, error) {
+	var id string
+	err := db.primary.QueryRowContext(ctx, `SELECT id FROM orders WHERE user_id = $1 AND request_key = $2`,
+		u.ID, admit.RequestKeyFromContext(ctx)).Scan(&id)
+	if err != nil {
+		return nil, fmt.Errorf("store: order of a request key: %w", translate(err)) // it was there a moment ago
+	}
+	return db.FindOrder(ctx, id)
 }
 
 func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (*admit.Order, error) {
@@ -254,13 +269,24 @@ func (tx *Tx) addPopularity(ctx context.Context, o *admit.Order) error {
 	return err
 }
 
+// errRequestKeyTaken ends the transaction of an order whose request key
+// (admit.RequestKeyFromContext) already placed one: the caller answers with
+// that order.
+var errRequestKeyTaken = errors.New("store: an order was placed under this request key")
+
 func (tx *Tx) insertOrder(ctx context.Context, o *admit.Order, attendees []admit.Attendee) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+	// A concurrent attempt under the same key makes this wait for its
+	// outcome: then it is the order, or this one is.
+	res, err := tx.ExecContext(ctx, `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, provider, attendees, created_at, updated_at, request_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+		ON CONFLICT (user_id, request_key) WHERE request_key IS NOT NULL DO NOTHING`,
 		o.ID, o.UserID, o.EventID, o.Status, ts(o.ExpiresAt), o.Total.Amount, o.Total.Currency, o.Payment.Provider,
-		attendeesJSON(attendees), ts(tx.now))
+		attendeesJSON(attendees), ts(tx.now), nullString(admit.RequestKeyFromContext(ctx)))
 	if err != nil {
 		return fmt.Errorf("store: insert order: %w", translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errRequestKeyTaken
 	}
 	for i, it := range o.Items {
 		_, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, ticket_type_id, quantity, unit_amount, position) VALUES ($1, $2, $3, $4, $5)`,

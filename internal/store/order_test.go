@@ -1277,3 +1277,68 @@ func TestStalledExportsLeaveOrdersFlowing(t *testing.T) {
 		}
 	})
 }
+
+// An order placed under a request key (an Idempotency-Key and its request)
+// is placed once: a retry, or attempts racing each other, get that order
+// back, whether the first attempt's answer was lost or it is still running.
+// Another key, or another buyer, places another order; so does the key
+// once it is forgotten.
+func TestARequestKeyPlacesOneOrder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 100, eur(1000), admit.ProviderManual)
+		free := &admit.TicketType{EventID: s.event.ID, Name: "Free", Price: eur(0), Quantity: 100}
+		must(t, "CreateTicketType", s.db.CreateTicketType(s.org, free))
+		for _, tt := range []string{s.tt, free.ID} { // held (the batch path on PostgreSQL), and paid at once
+			req := admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: tt, Quantity: 2}}}
+			keyed := admit.NewContextWithRequestKey(s.attendees[0], "rk-"+tt)
+			first, err := s.db.CreateOrder(keyed, req)
+			must(t, "CreateOrder", err)
+			ids := make([]string, 8)
+			var wg sync.WaitGroup
+			for i := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					o, err := s.db.CreateOrder(keyed, req)
+					if err != nil {
+						t.Errorf("retry %d: %v", i, err)
+						return
+					}
+					ids[i] = o.ID
+				}()
+			}
+			wg.Wait()
+			for i, id := range ids {
+				if id != first.ID {
+					t.Fatalf("retry %d placed order %s, want the first attempt's %s", i, id, first.ID)
+				}
+			}
+			other, err := s.db.CreateOrder(admit.NewContextWithRequestKey(s.attendees[0], "rk-other-"+tt), req)
+			must(t, "CreateOrder(another key)", err)
+			stranger, err := s.db.CreateOrder(admit.NewContextWithRequestKey(s.attendees[1], "rk-"+tt), req)
+			must(t, "CreateOrder(another buyer)", err)
+			if other.ID == first.ID || stranger.ID == first.ID {
+				t.Fatalf("another key or buyer got the first order back")
+			}
+		}
+		var orders int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders)
+		if _, held := s.counts(t); orders != 6 || held != 6 {
+			t.Fatalf("%d orders holding %d seats, want 6 orders of 2 seats: 3 held, 3 free", orders, held)
+		}
+		var freeSold int64
+		s.db.primary.QueryRow(`SELECT sold FROM ticket_types WHERE id = $1`, free.ID).Scan(&freeSold)
+		if freeSold != 6 {
+			t.Fatalf("free seats sold %d, want 6 (3 orders of 2)", freeSold)
+		}
+		// Forgotten after a day, with the key: the same key is a new request.
+		_, err := s.db.SweepIdempotencyKeys(s.attendees[0], testNow.Add(time.Second))
+		must(t, "SweepIdempotencyKeys", err)
+		again, err := s.db.CreateOrder(admit.NewContextWithRequestKey(s.attendees[0], "rk-"+s.tt),
+			admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{{TicketTypeID: s.tt, Quantity: 1}}})
+		must(t, "CreateOrder after the sweep", err)
+		if again.Items[0].Quantity != 1 {
+			t.Fatalf("a forgotten key got back an old order: %+v", again)
+		}
+	})
+}

@@ -156,7 +156,7 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 		}
 		switch res.Outcome {
 		case admit.IdempotentProceed:
-			rt.runIdempotent(w, r, st, claim{userID: user.ID, key: key, owner: res.Owner})
+			rt.runIdempotent(w, r, st, claim{userID: user.ID, key: key, owner: res.Owner, request: requestKey(key, hash)})
 			return
 		case admit.IdempotentReplay:
 			if res.ContentType != "" {
@@ -190,8 +190,15 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 	}
 }
 
-// claim is a request's hold on an idempotency key.
-type claim struct{ userID, key, owner string }
+// claim is a request's hold on an idempotency key; request stands for the
+// key and the request together (admit.NewContextWithRequestKey).
+type claim struct{ userID, key, owner, request string }
+
+// requestKey digests an Idempotency-Key and the hash of its request.
+func requestKey(key, requestHash string) string {
+	sum := sha256.Sum256([]byte(key + "\n" + requestHash))
+	return hex.EncodeToString(sum[:])
+}
 
 // runIdempotent runs the handler as the owner of key and keeps its response
 // for repeats. A server error (or a panic) forgets the key instead, so that
@@ -217,7 +224,9 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 			abandon()
 		}
 	}()
-	rt.mux.ServeHTTP(cw, r)
+	// What the request creates records its key: a retry after an unknown
+	// outcome finds it rather than making it again.
+	rt.mux.ServeHTTP(cw, r.WithContext(admit.NewContextWithRequestKey(r.Context(), c.request)))
 	done = true
 	stopRenewing()
 	status := cw.status

@@ -82,7 +82,9 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			return &calls
 		}
 		orders := counted("POST /orders", nil)
+		var flakyKeys sync.Map // call number → the request key its context carried
 		flaky := counted("POST /flaky", func(n int64, w http.ResponseWriter, r *http.Request) bool {
+			flakyKeys.Store(n, admit.RequestKeyFromContext(r.Context()))
 			if n == 1 {
 				web.WriteProblem(w, web.NewProblem(500, "internal error"))
 				return true
@@ -225,6 +227,18 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			}
 			if n := flaky.Load(); n != 2 {
 				t.Errorf("handler ran %d times, want 2", n)
+			}
+			// Both runs carry one request key, so that what the first made
+			// (had its outcome been unknown) is found by the second; another
+			// key is another request, and no key is none.
+			first, _ := flakyKeys.Load(int64(1))
+			second, _ := flakyKeys.Load(int64(2))
+			do(t, "usr_a", "flaky-2", "/flaky", `{}`)
+			do(t, "usr_a", "", "/flaky", `{}`)
+			other, _ := flakyKeys.Load(int64(3))
+			none, _ := flakyKeys.Load(int64(4))
+			if first == "" || first != second || other == first || none != "" {
+				t.Errorf("request keys: first %q, retry %q, other key %q, no key %q", first, second, other, none)
 			}
 		})
 
