@@ -1342,3 +1342,27 @@ func TestARequestKeyPlacesOneOrder(t *testing.T) {
 		}
 	})
 }
+
+// A lapsed hold does not count against a smaller quantity, even before the
+// sweeper got to it; a live hold and sold seats do.
+func TestQuantityDropsBelowLapsedHolds(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		s.paidOrder(t, s.attendees[0], 2)
+		_, err := s.order(s.attendees[1], 5)
+		must(t, "order", err)
+		_, err = s.db.UpdateTicketType(s.org, s.event.ID, s.tt, admit.TicketTypeUpdate{Quantity: new(int64(6))})
+		wantCode(t, "dropping below a live hold", err, admit.EINVALID)
+		s.setNow(testNow.Add(time.Hour)) // the hold lapsed; nothing swept it
+		tt, err := s.db.UpdateTicketType(s.org, s.event.ID, s.tt, admit.TicketTypeUpdate{Quantity: new(int64(3))})
+		must(t, "UpdateTicketType", err)
+		if tt.Quantity != 3 || *tt.Available != 1 {
+			t.Fatalf("after the drop: quantity %d, available %d; want 3 and 1", tt.Quantity, *tt.Available)
+		}
+		if sold, held := s.counts(t); sold != 2 || held != 0 {
+			t.Fatalf("sold %d held %d, want 2 and 0", sold, held)
+		}
+		_, err = s.db.UpdateTicketType(s.org, s.event.ID, s.tt, admit.TicketTypeUpdate{Quantity: new(int64(1))})
+		wantCode(t, "dropping below what is sold", err, admit.EINVALID)
+	})
+}

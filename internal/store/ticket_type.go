@@ -144,9 +144,17 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 		if e.Status == admit.EventCancelled {
 			return admit.Errorf(admit.ECONFLICT, "the event is cancelled")
 		}
+		// Lapsed holds are swept first (holds, then the ticket type row: the
+		// order of every transaction), so that they do not count against a
+		// smaller quantity.
+		swept, err := tx.sweepExpiredHolds(ctx, id)
+		if err != nil {
+			return err
+		}
 		if t, err = tx.lockedTicketType(ctx, eventID, id); err != nil {
 			return err
 		}
+		t.Held -= swept
 		if u.Price != nil && u.Price.Currency != t.Price.Currency && t.Sold > 0 {
 			return admit.Errorf(admit.ECONFLICT, "the currency cannot change once tickets are sold")
 		}
@@ -155,17 +163,13 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE ticket_types SET name = $2, kind = $3, price_amount = $4, currency = $5, quantity = $6,
-			sale_starts_at = $7, sale_ends_at = $8, min_per_order = $9, max_per_order = $10 WHERE id = $1`,
+			sale_starts_at = $7, sale_ends_at = $8, min_per_order = $9, max_per_order = $10, held = held - $11 WHERE id = $1`,
 			t.ID, t.Name, t.Kind, t.Price.Amount, t.Price.Currency, t.Quantity,
-			ts(t.SaleStartsAt), ts(t.SaleEndsAt), t.MinPerOrder, t.MaxPerOrder)
+			ts(t.SaleStartsAt), ts(t.SaleEndsAt), t.MinPerOrder, t.MaxPerOrder, swept)
 		if err != nil {
 			return fmt.Errorf("store: update ticket type: %w", translate(err))
 		}
-		var lapsed int64
-		if err := tx.QueryRowContext(ctx, `SELECT `+lapsedSeats("$2")+` FROM ticket_types t WHERE t.id = $1`, t.ID, ts(tx.now)).Scan(&lapsed); err != nil {
-			return fmt.Errorf("store: lapsed holds: %w", err)
-		}
-		setAvailable(&t, lapsed)
+		setAvailable(&t, 0) // no lapsed hold is left
 		t.SaleStartsAt, t.SaleEndsAt = inZoneOf(e, t.SaleStartsAt), inZoneOf(e, t.SaleEndsAt)
 		return nil
 	})
