@@ -35,19 +35,27 @@ func buildCatalogue(t testing.TB, s *testServer) catalogue {
 	s.call("POST", "/api/v1/accounts", "", map[string]string{"email": "ann@example.com", "password": "ann's long password", "name": "Ann"}).want(t, 201)
 	c.attendee = s.login("ann@example.com", "ann's long password")
 
-	s.call("POST", "/api/v1/cities", c.admin, map[string]any{"name": "Lisbon", "country": "pt", "time_zone": "Europe/Lisbon"}).want(t, 201).decode(t, &c.city)
+	city := s.call("POST", "/api/v1/cities", c.admin, map[string]any{"name": "Lisbon", "country": "pt", "time_zone": "Europe/Lisbon"}).want(t, 201)
+	city.decode(t, &c.city)
 	if c.city.Country != "PT" || c.city.ID == "" {
 		t.Fatalf("city: %+v", c.city)
 	}
-	s.call("POST", "/api/v1/locations", c.organizer, map[string]any{"city_id": c.city.ID, "name": "Coliseu", "address": "Rua das Portas", "capacity": 4000}).
-		want(t, 201).decode(t, &c.venue)
+	venue := s.call("POST", "/api/v1/locations", c.organizer, map[string]any{"city_id": c.city.ID, "name": "Coliseu", "address": "Rua das Portas", "capacity": 4000}).
+		want(t, 201)
+	venue.decode(t, &c.venue)
 	start := time.Now().Add(96 * time.Hour).UTC().Truncate(time.Second)
-	s.call("POST", "/api/v1/events", c.organizer, map[string]any{
+	event := s.call("POST", "/api/v1/events", c.organizer, map[string]any{
 		"title": "Fado Night", "description": "Songs of longing", "category": "Music", "tags": []string{"fado"},
 		"city_id": c.city.ID, "location_id": c.venue.ID, "starts_at": start, "ends_at": start.Add(3 * time.Hour),
-	}).want(t, 201).decode(t, &c.event)
+	}).want(t, 201)
+	event.decode(t, &c.event)
 	if c.event.Status != admit.EventDraft || c.event.TimeZone != "Europe/Lisbon" || c.event.OrganizationID == "" {
 		t.Fatalf("new event: %+v", c.event)
+	}
+	for r, want := range map[*response]string{&city: "/api/v1/cities/" + c.city.ID, &venue: "/api/v1/locations/" + c.venue.ID, &event: "/api/v1/events/" + c.event.ID} {
+		if got := r.Header.Get("Location"); got != want {
+			t.Fatalf("%s answered Location %q, want %q", r.Request.URL.Path, got, want)
+		}
 	}
 	s.call("POST", "/api/v1/events/"+c.event.ID+"/publish", c.organizer, nil).wantProblem(t, 409, "") // no ticket type yet
 	s.call("POST", "/api/v1/events/"+c.event.ID+"/ticket-types", c.organizer, map[string]any{

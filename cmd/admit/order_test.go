@@ -34,9 +34,13 @@ func TestOrderLifecycleThroughTheAPI(t *testing.T) {
 		other := s.createUser("eve@example.com", "attendee", "")
 
 		var o admit.Order
-		s.call("POST", "/api/v1/orders", c.attendee, map[string]any{"event_id": c.event.ID,
+		placed := s.call("POST", "/api/v1/orders", c.attendee, map[string]any{"event_id": c.event.ID,
 			"items":     []map[string]any{{"ticket_type_id": c.general.ID, "quantity": 2}},
-			"attendees": []map[string]string{{"name": "Friend", "email": "friend@example.com"}}}).want(t, 201).decode(t, &o)
+			"attendees": []map[string]string{{"name": "Friend", "email": "friend@example.com"}}}).want(t, 201)
+		placed.decode(t, &o)
+		if loc := placed.Header.Get("Location"); loc != "/api/v1/orders/"+o.ID {
+			t.Fatalf("new order at Location %q, want /api/v1/orders/%s", loc, o.ID)
+		}
 		if o.Status != admit.OrderPending || o.Total.Amount != 5000 || o.Total.Currency != "EUR" || len(o.Items) != 1 ||
 			o.Items[0].UnitPrice.Amount != 2500 || o.Payment.Provider != "manual" || o.ExpiresAt.Sub(o.CreatedAt) != admit.DefaultHoldMinutes*time.Minute {
 			t.Fatalf("new order: %+v", o)

@@ -115,6 +115,11 @@ type (
 	itemOutput[T any] struct {
 		Body T
 	}
+	// createdOutput is a 201: the new resource, and where to GET it.
+	createdOutput[T any] struct {
+		Location string `header:"Location" doc:"The new resource's path"`
+		Body     T
+	}
 	listBody[T any] struct {
 		Items      []T    `json:"items"`
 		NextCursor string `json:"next_cursor" doc:"Pass as cursor= for the next page; empty on the last page"`

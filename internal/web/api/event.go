@@ -95,7 +95,7 @@ func (h *handler) registerEvents() {
 	})
 
 	create := op("createEvent", http.MethodPost, "/events", "Create a draft event (organizers, admins)", "Catalogue", bearer, 201, 403)
-	huma.Register(h.api, create, func(ctx context.Context, in *eventInput) (*itemOutput[*admit.Event], error) {
+	huma.Register(h.api, create, func(ctx context.Context, in *eventInput) (*createdOutput[*admit.Event], error) {
 		b := in.Body
 		e := &admit.Event{OrganizationID: b.OrganizationID, Title: b.Title, Description: b.Description, Category: b.Category,
 			Tags: b.Tags, CityID: b.CityID, LocationID: b.LocationID, StartsAt: b.StartsAt, EndsAt: b.EndsAt, StreamURL: b.StreamURL,
@@ -106,8 +106,8 @@ func (h *handler) registerEvents() {
 		if b.RefundUntilHoursBeforeStart != nil {
 			e.RefundUntilHoursBeforeStart = *b.RefundUntilHoursBeforeStart
 		}
-		err := h.Events.CreateEvent(ctx, e)
-		return written(h, ctx, e, err)
+		out, err := written(h, ctx, e, h.Events.CreateEvent(ctx, e))
+		return created(out, err, func(e *admit.Event) string { return "/events/" + e.ID })
 	})
 
 	huma.Register(h.api, op("updateEvent", http.MethodPatch, "/events/{id}", "Change an event (absent fields stay)", "Catalogue", bearer, 200, 403, 404, 409),

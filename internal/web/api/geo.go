@@ -104,11 +104,11 @@ func (h *handler) registerGeo() {
 	})
 
 	huma.Register(h.api, op("createCity", http.MethodPost, "/cities", "Add a city (admins)", "Catalogue", bearer, 201, 403, 409),
-		func(ctx context.Context, in *cityInput) (*itemOutput[*admit.City], error) {
+		func(ctx context.Context, in *cityInput) (*createdOutput[*admit.City], error) {
 			b := in.Body
 			c := &admit.City{Name: b.Name, Country: b.Country, TimeZone: b.TimeZone, Latitude: b.Latitude, Longitude: b.Longitude}
-			err := h.Geo.CreateCity(ctx, c)
-			return written(h, ctx, c, err)
+			out, err := written(h, ctx, c, h.Geo.CreateCity(ctx, c))
+			return created(out, err, func(c *admit.City) string { return "/cities/" + c.ID })
 		})
 
 	huma.Register(h.api, op("updateCity", http.MethodPatch, "/cities/{id}", "Change a city (admins)", "Catalogue", bearer, 200, 403, 404, 409),
@@ -145,12 +145,12 @@ func (h *handler) registerGeo() {
 	})
 
 	huma.Register(h.api, op("createLocation", http.MethodPost, "/locations", "Add a venue (organizers, admins)", "Catalogue", bearer, 201, 403),
-		func(ctx context.Context, in *locationInput) (*itemOutput[*admit.Location], error) {
+		func(ctx context.Context, in *locationInput) (*createdOutput[*admit.Location], error) {
 			b := in.Body
 			l := &admit.Location{CityID: b.CityID, OrganizationID: b.OrganizationID, Name: b.Name, Address: b.Address,
 				Capacity: b.Capacity, Latitude: b.Latitude, Longitude: b.Longitude}
-			err := h.Geo.CreateLocation(ctx, l)
-			return written(h, ctx, l, err)
+			out, err := written(h, ctx, l, h.Geo.CreateLocation(ctx, l))
+			return created(out, err, func(l *admit.Location) string { return "/locations/" + l.ID })
 		})
 
 	huma.Register(h.api, op("updateLocation", http.MethodPatch, "/locations/{id}", "Change a venue (its organizers, admins)", "Catalogue", bearer, 200, 403, 404),
@@ -181,6 +181,15 @@ func written[T any](h *handler, ctx context.Context, v T, err error) (*itemOutpu
 	}
 	h.changed()
 	return &itemOutput[T]{Body: v}, nil
+}
+
+// created answers the creation of the resource at path (a nil out: it
+// failed).
+func created[T any](out *itemOutput[T], err error, path func(T) string) (*createdOutput[T], error) {
+	if err != nil {
+		return nil, err
+	}
+	return &createdOutput[T]{Location: "/api/v1" + path(out.Body), Body: out.Body}, nil
 }
 
 // deleted answers a catalogue delete.

@@ -62,10 +62,11 @@ func (h *handler) registerOrders() {
 	create.Description = "Holds the seats for the event's hold time (10 minutes by default). 409 with type …/sold-out and `available` " +
 		"when there are not enough. An order totalling 0 is answered paid, with its tickets. Stripe orders carry payment.client_secret; " +
 		"503 when Stripe cannot be reached (nothing is charged or held)."
-	huma.Register(h.api, create, func(ctx context.Context, in *createOrderInput) (*itemOutput[*admit.Order], error) {
+	huma.Register(h.api, create, func(ctx context.Context, in *createOrderInput) (*createdOutput[*admit.Order], error) {
 		b := in.Body
 		o, err := h.Orders.CreateOrder(ctx, admit.NewOrder{EventID: b.EventID, Items: b.Items, Attendees: b.Attendees})
-		return answer(h, ctx, o, err)
+		out, err := answer(h, ctx, o, err)
+		return created(out, err, func(o *admit.Order) string { return "/orders/" + o.ID })
 	})
 
 	huma.Register(h.api, op("getOrder", http.MethodGet, "/orders/{id}", "An order with its tickets", "Orders", bearer, 200, 404),
