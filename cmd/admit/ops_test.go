@@ -32,10 +32,19 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			Responses   map[string]json.RawMessage `json:"responses"`
 			Parameters  []parameter                `json:"parameters"`
 		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Required []string `json:"required"`
+			} `json:"schemas"`
+		} `json:"components"`
 	}
 	s.call("GET", "/api/openapi.json", "", nil).want(t, 200).decode(t, &doc)
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") || len(doc.Servers) == 0 {
 		t.Fatalf("openapi %q with %d servers, want 3.1 and a server", doc.OpenAPI, len(doc.Servers))
+	}
+	// Every problem says what went wrong this time; clients may rely on it.
+	if req := doc.Components.Schemas["Problem"].Required; !slices.Equal(slices.Sorted(slices.Values(req)), []string{"detail", "status", "title", "type"}) {
+		t.Errorf("the Problem schema requires %v, want type, title, status and detail", req)
 	}
 	patterns := s.m.Server.Router().Patterns()
 	if len(patterns) < 25 {

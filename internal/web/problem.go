@@ -25,7 +25,7 @@ type Problem struct {
 	Type       string             `json:"type" doc:"A stable URI per kind of error" example:"https://admit.dev/problems/not-found"`
 	Title      string             `json:"title" doc:"Short summary of the kind of error"`
 	Status     int                `json:"status"`
-	Detail     string             `json:"detail,omitempty" doc:"What went wrong this time"`
+	Detail     string             `json:"detail" doc:"What went wrong this time"`
 	Instance   string             `json:"instance,omitempty"`
 	Errors     []admit.FieldError `json:"errors,omitempty" doc:"Each bad input value"`
 	Available  *int64             `json:"available,omitempty" doc:"Sold out: how many are still available"`
