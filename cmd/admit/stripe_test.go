@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +155,57 @@ func TestStripeDownReleasesTheHold(t *testing.T) {
 	if len(orders.Items) != 1 || orders.Items[0].Status != admit.OrderCancelled {
 		t.Fatalf("the refused order: %+v", orders.Items)
 	}
+}
+
+// TestOrderReleasedWhileItsPaymentStarts: the buyer releases an order while
+// its PaymentIntent is being created. The order is answered 409, the
+// intent (which nobody can pay any more) is cancelled at once, and the
+// seats are back.
+func TestOrderReleasedWhileItsPaymentStarts(t *testing.T) {
+	mock := stripetest.Start(t)
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		creating, proceed := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		defer once.Do(func() { close(proceed) }) // never leave the proxy blocked
+		stripeURL, stripeSaw := stripetest.Intercept(t, mock, func(r stripetest.Request) {
+			if r.Path == "/v1/payment_intents" {
+				close(creating) // the one order of this test
+				<-proceed
+			}
+		})
+		s := startServer(t, e, "--stripe-secret-key", "sk_test_admit", "--stripe-webhook-secret", webhookSecret,
+			"--stripe-api-url", stripeURL, "--worker-interval", "1h") // the outbox does not stop the payment: CreateOrder must
+		c := buildCatalogue(t, s)
+		s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "stripe"}).want(t, 200)
+
+		placed := make(chan response, 1)
+		go func() {
+			r, err := s.try("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 2))
+			if err != nil {
+				t.Error(err)
+			}
+			placed <- r
+		}()
+		<-creating
+		var mine list[admit.Order]
+		s.call("GET", "/api/v1/me/orders", c.attendee, nil).want(t, 200).decode(t, &mine)
+		if len(mine.Items) != 1 || mine.Items[0].Status != admit.OrderPending {
+			t.Fatalf("while its payment starts: %+v", mine.Items)
+		}
+		s.call("DELETE", "/api/v1/orders/"+mine.Items[0].ID, c.attendee, nil).want(t, 200)
+		once.Do(func() { close(proceed) })
+		(<-placed).wantProblem(t, 409, "")
+
+		var cancels int
+		for _, r := range stripeSaw() {
+			if strings.HasPrefix(r.Path, "/v1/payment_intents/") && strings.HasSuffix(r.Path, "/cancel") {
+				cancels++
+			}
+		}
+		var ev admit.Event
+		s.call("GET", "/api/v1/events/"+c.event.ID, "", nil).want(t, 200).decode(t, &ev)
+		if cancels != 1 || *ev.TicketTypes[0].Available != 300 {
+			t.Fatalf("%d PaymentIntents cancelled, %d seats available; want 1 and all 300", cancels, *ev.TicketTypes[0].Available)
+		}
+	})
 }

@@ -200,6 +200,14 @@ type Request struct {
 // server's base URL (for stripe.Config.BaseURL) and the requests so far.
 func Record(t testing.TB, target string) (baseURL string, seen func() []Request) {
 	t.Helper()
+	return Intercept(t, target, nil)
+}
+
+// Intercept is Record with before called on each request before it is
+// forwarded (nil: none); before may block, to hold a call to Stripe while
+// the test does something else.
+func Intercept(t testing.TB, target string, before func(Request)) (baseURL string, seen func() []Request) {
+	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
@@ -211,9 +219,13 @@ func Record(t testing.TB, target string) (baseURL string, seen func() []Request)
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ := url.ParseQuery(string(body))
+		req := Request{r.URL.Path, r.Header.Get("Idempotency-Key"), form}
 		mu.Lock()
-		reqs = append(reqs, Request{r.URL.Path, r.Header.Get("Idempotency-Key"), form})
+		reqs = append(reqs, req)
 		mu.Unlock()
+		if before != nil {
+			before(req)
+		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
