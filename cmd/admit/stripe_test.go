@@ -141,10 +141,13 @@ func TestStripeDownReleasesTheHold(t *testing.T) {
 		"--stripe-webhook-secret", webhookSecret, "--stripe-api-url", "http://127.0.0.1:1") // nothing listens there
 	c := buildCatalogue(t, s)
 	s.call("PATCH", "/api/v1/events/"+c.event.ID, c.organizer, map[string]any{"payment_provider": "stripe"}).want(t, 200)
-	down := s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 3))
+	down := s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 3), "Idempotency-Key", "while-down")
 	if down.wantProblem(t, 503, ""); down.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After: the client is not told when to try again")
 	}
+	// The retry runs again (and fails again) rather than getting back the
+	// order released for it.
+	s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 3), "Idempotency-Key", "while-down").wantProblem(t, 503, "")
 	var ev admit.Event
 	s.call("GET", "/api/v1/events/"+c.event.ID, "", nil).want(t, 200).decode(t, &ev)
 	if *ev.TicketTypes[0].Available != 300 {
@@ -152,8 +155,8 @@ func TestStripeDownReleasesTheHold(t *testing.T) {
 	}
 	var orders list[admit.Order]
 	s.call("GET", "/api/v1/me/orders", c.attendee, nil).want(t, 200).decode(t, &orders)
-	if len(orders.Items) != 1 || orders.Items[0].Status != admit.OrderCancelled {
-		t.Fatalf("the refused order: %+v", orders.Items)
+	if len(orders.Items) != 2 || orders.Items[0].Status != admit.OrderCancelled || orders.Items[1].Status != admit.OrderCancelled {
+		t.Fatalf("the refused order and its retry: %+v", orders.Items)
 	}
 }
 

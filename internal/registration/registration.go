@@ -78,9 +78,11 @@ func (s *Service) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Ord
 // could not be started.
 const providerRetry = 5 * time.Second
 
+// release gives up an order whose payment could not be started: its seats
+// go back, and a retry of the request places a new order.
 func (s *Service) release(ctx context.Context, id string) {
 	sys := admit.NewContextWithUser(context.WithoutCancel(ctx), admit.System)
-	if _, err := s.DB.ReleaseOrder(sys, id); err != nil {
+	if _, err := s.DB.AbandonOrder(sys, id); err != nil {
 		s.log.Error("release after payment failure", "order_id", id, "err", err)
 	}
 }

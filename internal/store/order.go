@@ -44,6 +44,11 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
+	// A retry gets the order its first attempt placed, whatever the sale
+	// says now (sold out, ended, the event cancelled).
+	if o, err := db.orderOfRequest(ctx, u); o != nil || err != nil {
+		return o, err
+	}
 	if db.fastPathFits(n) {
 		if o, err := db.holdQueued(ctx, u, n); o != nil || err != nil {
 			return o, err
@@ -60,8 +65,10 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 		o, err = tx.placeOrder(ctx, u, n)
 		return err
 	})
-	if errors.Is(err, errRequestKeyTaken) {
-		return db.orderOfRequest(ctx, u)
+	if errors.Is(err, errRequestKeyTaken) { // an attempt racing this one placed it
+		if o, err = db.orderOfRequest(ctx, u); o == nil && err == nil {
+			err = errBusy // and its key was forgotten since: try again
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -70,13 +77,19 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 }
 
 // orderOfRequest returns the order the caller placed under the request key
-// of ctx: the first attempt's, answered to its retry.
+// of ctx (admit.RequestKeyFromContext), or nil.
 func (db *DB) orderOfRequest(ctx context.Context, u *admit.User) (*admit.Order, error) {
+	key := admit.RequestKeyFromContext(ctx)
+	if key == "" {
+		return nil, nil
+	}
 	var id string
-	err := db.primary.QueryRowContext(ctx, `SELECT id FROM orders WHERE user_id = $1 AND request_key = $2`,
-		u.ID, admit.RequestKeyFromContext(ctx)).Scan(&id)
+	err := db.primary.QueryRowContext(ctx, `SELECT id FROM orders WHERE user_id = $1 AND request_key = $2`, u.ID, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: order of a request key: %w", translate(err)) // it was there a moment ago
+		return nil, fmt.Errorf("store: order of a request key: %w", translate(err))
 	}
 	return db.FindOrder(ctx, id)
 }

@@ -51,6 +51,22 @@ func (db *DB) ReleaseOrder(ctx context.Context, id string) (*admit.Order, error)
 	})
 }
 
+// AbandonOrder releases a pending order whose payment could not be started
+// and forgets its request key: the client was told to try again, and its
+// retry under the same Idempotency-Key must place a new order, not get
+// this one back. An order no longer pending is left as it is.
+func (db *DB) AbandonOrder(ctx context.Context, id string) (*admit.Order, error) {
+	return db.changeOrder(ctx, id, false, func(tx *Tx, o *admit.Order) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET request_key = NULL WHERE id = $1`, o.ID); err != nil {
+			return fmt.Errorf("store: abandon order: %w", err)
+		}
+		if o.Status != admit.OrderPending {
+			return nil
+		}
+		return tx.release(ctx, o, admit.OrderCancelled)
+	})
+}
+
 // CancelOrder unregisters: a pending order is released; a paid one has its
 // tickets voided and seats returned in this transaction, and is refunded
 // per the event's policy.

@@ -1343,6 +1343,36 @@ func TestARequestKeyPlacesOneOrder(t *testing.T) {
 	})
 }
 
+// A retry gets the order its first attempt placed even when the sale has
+// changed since (here the event was cancelled): it is told what became of
+// that order, not that it cannot order. An order abandoned because its
+// payment could not start is not given back: the retry places a new one.
+func TestARetryGetsItsFirstAttemptsOrder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		keyed := admit.NewContextWithRequestKey(s.attendees[0], "rk-abandoned")
+		abandoned, err := s.order(keyed, 2)
+		must(t, "order", err)
+		_, err = s.db.AbandonOrder(s.admin, abandoned.ID)
+		must(t, "AbandonOrder", err)
+		again, err := s.order(keyed, 2)
+		must(t, "retry of an abandoned order", err)
+		if again.ID == abandoned.ID || again.Status != admit.OrderPending {
+			t.Fatalf("the retry of an abandoned order got %s (%s), want a new pending order", again.ID, again.Status)
+		}
+		if _, held := s.counts(t); held != 2 {
+			t.Fatalf("held %d, want the 2 of the new order only", held)
+		}
+		_, err = s.db.closeEvent(s.org, s.event.ID)
+		must(t, "closeEvent", err)
+		late, err := s.order(keyed, 2)
+		must(t, "retry after the event closed", err)
+		if late.ID != again.ID {
+			t.Fatalf("a retry after the event closed got %s, want its first attempt's %s", late.ID, again.ID)
+		}
+	})
+}
+
 // A lapsed hold does not count against a smaller quantity, even before the
 // sweeper got to it; a live hold and sold seats do.
 func TestQuantityDropsBelowLapsedHolds(t *testing.T) {

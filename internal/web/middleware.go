@@ -155,6 +155,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // are case-insensitive (APPLICATION/JSON is application/json).
 func readableBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 { // no body (-1: one of unknown length)
+			next.ServeHTTP(w, r)
+			return
+		}
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 			WriteProblem(w, NewProblem(415, "send the request body without a Content-Encoding"))
 			return
@@ -165,7 +169,7 @@ func readableBody(next http.Handler) http.Handler {
 				WriteProblem(w, NewProblem(415, "the Content-Type header is not a media type; send application/json"))
 				return
 			}
-			if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") { // ASCII is UTF-8
 				WriteProblem(w, NewProblem(415, "send the request body in UTF-8, the only charset of JSON"))
 				return
 			}
