@@ -58,9 +58,13 @@ func buildCatalogue(t testing.TB, s *testServer) catalogue {
 		}
 	}
 	s.call("POST", "/api/v1/events/"+c.event.ID+"/publish", c.organizer, nil).wantProblem(t, 409, "") // no ticket type yet
-	s.call("POST", "/api/v1/events/"+c.event.ID+"/ticket-types", c.organizer, map[string]any{
+	general := s.call("POST", "/api/v1/events/"+c.event.ID+"/ticket-types", c.organizer, map[string]any{
 		"name": "General", "price": map[string]any{"amount": 2500, "currency": "EUR"}, "quantity": 300,
-	}).want(t, 201).decode(t, &c.general)
+	}).want(t, 201)
+	general.decode(t, &c.general)
+	if loc := general.Header.Get("Location"); loc != "/api/v1/events/"+c.event.ID+"/ticket-types/"+c.general.ID {
+		t.Fatalf("new ticket type at Location %q", loc)
+	}
 	if c.general.MinPerOrder != 1 || c.general.MaxPerOrder != 10 || c.general.Kind != "general" || !c.general.SaleEndsAt.Equal(start) {
 		t.Fatalf("ticket type defaults: %+v", c.general)
 	}

@@ -134,12 +134,12 @@ func (h *handler) registerEvents() {
 		})
 
 	huma.Register(h.api, op("createTicketType", http.MethodPost, "/events/{id}/ticket-types", "Add a ticket type", "Catalogue", bearer, 201, 403, 404, 409),
-		func(ctx context.Context, in *ticketTypeInput) (*itemOutput[*admit.TicketType], error) {
+		func(ctx context.Context, in *ticketTypeInput) (*createdOutput[*admit.TicketType], error) {
 			b := in.Body
 			t := &admit.TicketType{EventID: in.ID, Name: b.Name, Kind: b.Kind, Price: b.Price, Quantity: b.Quantity,
 				SaleStartsAt: b.SaleStartsAt, SaleEndsAt: b.SaleEndsAt, MinPerOrder: b.MinPerOrder, MaxPerOrder: b.MaxPerOrder}
-			err := h.Events.CreateTicketType(ctx, t)
-			return written(h, ctx, t, err)
+			out, err := written(h, ctx, t, h.Events.CreateTicketType(ctx, t))
+			return created(out, err, func(t *admit.TicketType) string { return "/events/" + t.EventID + "/ticket-types/" + t.ID })
 		})
 
 	huma.Register(h.api, op("updateTicketType", http.MethodPatch, "/events/{id}/ticket-types/{tid}", "Change a ticket type", "Catalogue", bearer, 200, 403, 404, 409),
