@@ -22,7 +22,15 @@ func ValidCurrency(code string) bool {
 		return false
 	}
 	u, err := currency.ParseISO(code)
-	return err == nil && u.String() == code
+	return err == nil && u.String() == code && !notMoney[code]
+}
+
+// notMoney are ISO 4217 codes nobody pays a ticket in: precious metals,
+// the IMF's units of account, bond-market units, and the codes for testing
+// and for "no currency".
+var notMoney = map[string]bool{
+	"XAU": true, "XAG": true, "XPD": true, "XPT": true, "XDR": true, "XSU": true, "XUA": true,
+	"XBA": true, "XBB": true, "XBC": true, "XBD": true, "XTS": true, "XXX": true,
 }
 
 // validate records problems with m under location.
