@@ -31,14 +31,21 @@ func (o IdempotentOutcome) String() string {
 }
 
 // IdempotentResult is the answer to claiming an idempotency key. The stored
-// response (StatusCode, ContentType, Body) is set only for IdempotentReplay;
-// Owner, only for IdempotentProceed: the claim, which the request passes to
-// complete, renew or abandon the key.
+// response is set only for IdempotentReplay; Owner, only for
+// IdempotentProceed: the claim, which the request passes to complete, renew
+// or abandon the key.
 type IdempotentResult struct {
-	Outcome     IdempotentOutcome
-	Owner       string
+	Outcome IdempotentOutcome
+	Owner   string
+	IdempotentResponse
+}
+
+// IdempotentResponse is what is kept of a response to replay it: its
+// status, its Content-Type and Location headers, and its body.
+type IdempotentResponse struct {
 	StatusCode  int
 	ContentType string
+	Location    string
 	Body        []byte
 }
 

@@ -185,8 +185,9 @@ func TestIdempotentOrdersThroughTheAPI(t *testing.T) {
 		body := orderBody(c.event.ID, c.general.ID, 1)
 		first := s.call("POST", "/api/v1/orders", c.attendee, body, "Idempotency-Key", "k1").want(t, 201)
 		again := s.call("POST", "/api/v1/orders", c.attendee, body, "Idempotency-Key", "k1").want(t, 201)
-		if string(first.body) != string(again.body) || again.Header.Get("Idempotent-Replayed") != "true" {
-			t.Fatalf("a retried order answered differently:\n%s\n%s", first.body, again.body)
+		if string(first.body) != string(again.body) || again.Header.Get("Idempotent-Replayed") != "true" ||
+			again.Header.Get("Location") != first.Header.Get("Location") {
+			t.Fatalf("a retried order answered differently:\n%s %v\n%s %v", first.body, first.Header, again.body, again.Header)
 		}
 		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 2), "Idempotency-Key", "k1").wantProblem(t, 422, "")
 

@@ -71,10 +71,11 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key, requestHash stri
 				hash        string
 				status      sql.NullInt64
 				contentType sql.NullString
+				location    string
 				body        []byte
 			)
-			err = tx.QueryRowContext(ctx, `SELECT request_hash, status_code, content_type, body FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-				userID, key).Scan(&hash, &status, &contentType, &body)
+			err = tx.QueryRowContext(ctx, `SELECT request_hash, status_code, content_type, body, location FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+				userID, key).Scan(&hash, &status, &contentType, &body, &location)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -88,7 +89,8 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key, requestHash stri
 				if body == nil {
 					body = []byte{}
 				}
-				res = admit.IdempotentResult{Outcome: admit.IdempotentReplay, StatusCode: int(status.Int64), ContentType: contentType.String, Body: body}
+				res = admit.IdempotentResult{Outcome: admit.IdempotentReplay, IdempotentResponse: admit.IdempotentResponse{
+					StatusCode: int(status.Int64), ContentType: contentType.String, Location: location, Body: body}}
 			default:
 				res = admit.IdempotentResult{Outcome: admit.IdempotentInProgress}
 			}
@@ -108,14 +110,15 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key, requestHash stri
 // (owner is its claim's); repeats of the request are answered with it from
 // now on. ENOTFOUND when the key is not in progress under that claim
 // (abandoned, swept, completed, or taken over after its lease ran out).
-func (db *DB) CompleteIdempotent(ctx context.Context, userID, key, owner string, status int, contentType string, body []byte) error {
+func (db *DB) CompleteIdempotent(ctx context.Context, userID, key, owner string, res admit.IdempotentResponse) error {
+	body := res.Body
 	if body == nil {
 		body = []byte{}
 	}
 	r, err := db.primary.ExecContext(ctx, `
-		UPDATE idempotency_keys SET status_code = $4, content_type = $5, body = $6, locked_until = $7
+		UPDATE idempotency_keys SET status_code = $4, content_type = $5, body = $6, locked_until = $7, location = $8
 		WHERE user_id = $1 AND key = $2 AND owner = $3 AND status_code IS NULL`,
-		userID, key, owner, status, contentType, body, ts(db.Now()))
+		userID, key, owner, res.StatusCode, res.ContentType, body, ts(db.Now()), res.Location)
 	if err != nil {
 		return fmt.Errorf("store: complete idempotent: %w", translate(err))
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -37,12 +38,12 @@ func TestIdempotencyKeys(t *testing.T) {
 		b1 := begin("usr_b", "k1", "h2", admit.IdempotentProceed).Owner
 
 		// Completed: repeats get the stored response.
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", a1, 201, "application/json", []byte(`{"n":1}`)); err != nil {
+		stored := admit.IdempotentResponse{StatusCode: 201, ContentType: "application/json", Location: "/api/v1/orders/ord_1", Body: []byte(`{"n":1}`)}
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", a1, stored); err != nil {
 			t.Fatalf("CompleteIdempotent: %v", err)
 		}
-		res := begin("usr_a", "k1", "h1", admit.IdempotentReplay)
-		if res.StatusCode != 201 || res.ContentType != "application/json" || string(res.Body) != `{"n":1}` {
-			t.Errorf("replay = %d %q %q, want 201 application/json {\"n\":1}", res.StatusCode, res.ContentType, res.Body)
+		if res := begin("usr_a", "k1", "h1", admit.IdempotentReplay); !reflect.DeepEqual(res.IdempotentResponse, stored) {
+			t.Errorf("replay = %+v, want %+v", res.IdempotentResponse, stored)
 		}
 		begin("usr_a", "k1", "h2", admit.IdempotentMismatch)
 		// A completed key has no lease to renew.
@@ -50,12 +51,12 @@ func TestIdempotencyKeys(t *testing.T) {
 			t.Errorf("ExtendIdempotent of a completed key = %v, want ENOTFOUND", err)
 		}
 		// Completing twice is refused: the first response stands.
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", a1, 200, "text/plain", []byte("other")); admit.ErrorCode(err) != admit.ENOTFOUND {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k1", a1, admit.IdempotentResponse{StatusCode: 200, ContentType: "text/plain", Body: []byte("other")}); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Errorf("second CompleteIdempotent = %v, want ENOTFOUND", err)
 		}
 		// An empty body is replayed as empty, not lost.
 		empty := begin("usr_a", "empty", "h1", admit.IdempotentProceed).Owner
-		if err := db.CompleteIdempotent(ctx, "usr_a", "empty", empty, 204, "", nil); err != nil {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "empty", empty, admit.IdempotentResponse{StatusCode: 204, ContentType: "", Body: nil}); err != nil {
 			t.Fatalf("CompleteIdempotent(empty): %v", err)
 		}
 		if res := begin("usr_a", "empty", "h1", admit.IdempotentReplay); res.StatusCode != 204 || len(res.Body) != 0 || res.ContentType != "" {
@@ -104,12 +105,12 @@ func TestIdempotencyKeys(t *testing.T) {
 		if err := db.AbandonIdempotent(ctx, "usr_a", "k2", a2); err != nil {
 			t.Errorf("AbandonIdempotent by the old owner = %v", err)
 		}
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", a2, 201, "text/plain", []byte("hung")); admit.ErrorCode(err) != admit.ENOTFOUND {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", a2, admit.IdempotentResponse{StatusCode: 201, ContentType: "text/plain", Body: []byte("hung")}); admit.ErrorCode(err) != admit.ENOTFOUND {
 			t.Errorf("CompleteIdempotent by the old owner = %v, want ENOTFOUND", err)
 		}
 		begin("usr_a", "k2", "h3", admit.IdempotentInProgress)
 		// The new owner completes.
-		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", taker, 200, "text/plain", []byte("taken over")); err != nil {
+		if err := db.CompleteIdempotent(ctx, "usr_a", "k2", taker, admit.IdempotentResponse{StatusCode: 200, ContentType: "text/plain", Body: []byte("taken over")}); err != nil {
 			t.Fatalf("CompleteIdempotent after takeover: %v", err)
 		}
 		// A completed request is never taken over, however long ago its lease ended.

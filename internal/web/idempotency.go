@@ -25,7 +25,7 @@ type IdempotencyStore interface {
 	BeginIdempotent(ctx context.Context, userID, key, requestHash string, lease time.Duration) (admit.IdempotentResult, error)
 	// CompleteIdempotent stores the response of the request owning key
 	// under the claim owner (the Owner of BeginIdempotent's result).
-	CompleteIdempotent(ctx context.Context, userID, key, owner string, status int, contentType string, body []byte) error
+	CompleteIdempotent(ctx context.Context, userID, key, owner string, res admit.IdempotentResponse) error
 	// ExtendIdempotent renews the lease of the request owning key.
 	ExtendIdempotent(ctx context.Context, userID, key, owner string, lease time.Duration) error
 	// AbandonIdempotent forgets key, so that a retry runs the request again.
@@ -162,6 +162,9 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 			if res.ContentType != "" {
 				w.Header().Set("Content-Type", res.ContentType)
 			}
+			if res.Location != "" {
+				w.Header().Set("Location", res.Location)
+			}
 			w.Header().Set(IdempotentReplayedHeader, "true")
 			w.WriteHeader(res.StatusCode)
 			w.Write(res.Body)
@@ -241,7 +244,8 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 	}
 	ctx, cancel := bookkeeping()
 	defer cancel()
-	if err := st.CompleteIdempotent(ctx, c.userID, c.key, c.owner, status, cw.contentType, cw.body.Bytes()); err != nil {
+	res := admit.IdempotentResponse{StatusCode: status, ContentType: cw.contentType, Location: cw.location, Body: cw.body.Bytes()}
+	if err := st.CompleteIdempotent(ctx, c.userID, c.key, c.owner, res); err != nil {
 		// The client has its answer; a repeat may run the request again.
 		slog.ErrorContext(ctx, "complete idempotency key", "request_id", RequestID(ctx), "err", err)
 	}
@@ -317,29 +321,33 @@ func canonicalJSON(body []byte) []byte {
 }
 
 // captureWriter passes a response through and keeps a copy of its status,
-// Content-Type and body.
+// Content-Type, Location and body.
 type captureWriter struct {
 	http.ResponseWriter
-	status      int
-	contentType string
-	body        bytes.Buffer
+	status                int
+	contentType, location string
+	body                  bytes.Buffer
 }
 
 func (w *captureWriter) WriteHeader(s int) {
 	if w.status == 0 && s >= 200 { // 1xx responses are not the answer
-		w.status = s
-		w.contentType = w.Header().Get("Content-Type")
+		w.capture(s)
 	}
 	w.ResponseWriter.WriteHeader(s)
 }
 
 func (w *captureWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
-		w.contentType = w.Header().Get("Content-Type")
+		w.capture(http.StatusOK)
 	}
 	w.body.Write(b)
 	return w.ResponseWriter.Write(b)
+}
+
+// capture keeps the status and the headers replayed with it.
+func (w *captureWriter) capture(status int) {
+	w.status = status
+	w.contentType, w.location = w.Header().Get("Content-Type"), w.Header().Get("Location")
 }
 
 func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
