@@ -1,4 +1,4 @@
-# Shared helpers of bench/catalogue and bench/search. Source it after
+# Shared helpers of bench/catalogue, bench/search and bench/onsale. Source it
 # `set -euo pipefail` and after setting BENCH_NAME (used for file names).
 #
 # Settings (environment):
@@ -13,6 +13,17 @@
 #   BENCH_READY_TIMEOUT  seconds to wait for /readyz               (default 60)
 
 shopt -s inherit_errexit
+
+# The scripts take no arguments (their settings are environment variables);
+# -h or --help prints the calling script's header comment, its usage.
+if (($#)); then
+	if [[ $1 == -h || $1 == --help ]]; then
+		sed -n '2,/^set -euo pipefail/{/^#/{s/^# \{0,1\}//;p}}' "$0"
+		exit 0
+	fi
+	echo "$0 takes no arguments; its settings are environment variables: $0 --help, bench/README.md" >&2
+	exit 2
+fi
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)

@@ -290,7 +290,7 @@ func (db *DB) checkProvider(name string) error {
 		return nil
 	}
 	var p admit.Problems
-	p.Add("body.payment_provider", "stripe is not configured on this server (ADMIT_STRIPE_SECRET_KEY): use manual")
+	p.Add("body.payment_provider", "stripe is not configured on this server (it needs ADMIT_STRIPE_SECRET_KEY and ADMIT_STRIPE_WEBHOOK_SECRET): use manual")
 	return p.Err()
 }
 
