@@ -146,11 +146,12 @@ func (rt *Router) serveIdempotent(w http.ResponseWriter, r *http.Request, patter
 	deadline := time.Now().Add(idempotencyWait)
 	wait := idempotencyPollMin
 	for {
-		res, err := st.BeginIdempotent(ctx, user.ID, key, hash, rt.idem.leaseTime())
+		// A claim is not cut off by the client leaving: committed but
+		// unanswered, it would lock out the retry until its lease ran out.
+		bctx, cancel := bookkeeping(ctx)
+		res, err := st.BeginIdempotent(bctx, user.ID, key, hash, rt.idem.leaseTime())
+		cancel()
 		if err != nil {
-			if ctx.Err() != nil {
-				return // the client is gone
-			}
 			WriteProblem(w, ProblemFor(ctx, slog.Default(), "begin idempotent", err))
 			return
 		}
@@ -203,17 +204,24 @@ func requestKey(key, requestHash string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// bookkeeping is the context of a call to the idempotency store, which
+// must not be cut off half-way by the client leaving.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
 // runIdempotent runs the handler as the owner of key and keeps its response
 // for repeats. A server error (or a panic) forgets the key instead, so that
 // the client may retry.
+//
+// The handler runs to its end even if the client leaves (until
+// idempotencyMaxRun): cut off, its transaction's commit could be done or
+// not, and the retry could neither be given the answer nor safely run it
+// again; finished, its answer waits for the retry.
 func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st IdempotencyStore, c claim) {
 	cw := &captureWriter{ResponseWriter: w}
-	// The work is done: record it even when the client has gone away.
-	bookkeeping := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
-	}
 	abandon := func() {
-		ctx, cancel := bookkeeping()
+		ctx, cancel := bookkeeping(r.Context())
 		defer cancel()
 		if err := st.AbandonIdempotent(ctx, c.userID, c.key, c.owner); err != nil {
 			slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
@@ -229,20 +237,22 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 	}()
 	// What the request creates records its key: a retry after an unknown
 	// outcome finds it rather than making it again.
-	rt.mux.ServeHTTP(cw, r.WithContext(admit.NewContextWithRequestKey(r.Context(), c.request)))
+	run, stop := context.WithTimeout(context.WithoutCancel(r.Context()), idempotencyMaxRun)
+	defer stop()
+	rt.mux.ServeHTTP(cw, r.WithContext(admit.NewContextWithRequestKey(run, c.request)))
 	done = true
 	stopRenewing()
 	status := cw.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	// A server error, or a client that left before the outcome (its
-	// transaction rolled back): forget the key, so that a retry runs.
+	// A server error, or a run that gave up (499, past idempotencyMaxRun):
+	// forget the key, so that a retry runs.
 	if status >= 500 || status == StatusClientClosedRequest {
 		abandon()
 		return
 	}
-	ctx, cancel := bookkeeping()
+	ctx, cancel := bookkeeping(r.Context())
 	defer cancel()
 	res := admit.IdempotentResponse{StatusCode: status, ContentType: cw.contentType, Location: cw.location, Body: cw.body.Bytes()}
 	if err := st.CompleteIdempotent(ctx, c.userID, c.key, c.owner, res); err != nil {

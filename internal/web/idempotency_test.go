@@ -49,6 +49,10 @@ func (s *watchStore) BeginIdempotent(ctx context.Context, userID, key, hash stri
 	return res, err
 }
 
+// clientCtxKey holds, for the test's handlers, the context of the client's
+// request as the server made it: it ends when the client goes away.
+type clientCtxKey struct{}
+
 // response is what a client saw.
 type response struct {
 	status   int
@@ -109,12 +113,28 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			}
 			return false
 		})
+		// leaving answers as a real handler does: 499 when its context
+		// ended (its transaction would have been cut off).
+		leavingStarted, leavingRelease := make(chan struct{}), make(chan struct{})
+		leaving := counted("POST /leaving", func(n int64, w http.ResponseWriter, r *http.Request) bool {
+			if n == 1 {
+				close(leavingStarted)
+				<-leavingRelease
+				<-r.Context().Value(clientCtxKey{}).(context.Context).Done() // the server saw the client go
+			}
+			if r.Context().Err() != nil {
+				web.WriteProblem(w, web.NewProblem(499, "the client closed the request"))
+				return true
+			}
+			return false
+		})
 		plain := counted("POST /plain", nil)
-		rt.Idempotent("POST /orders", "POST /flaky", "POST /racy", "POST /gone")
+		rt.Idempotent("POST /orders", "POST /flaky", "POST /racy", "POST /gone", "POST /leaving")
 
 		// The caller is named by X-Test-User, as authentication would.
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := context.WithValue(r.Context(), reqNumKey{}, r.Header.Get("X-Test-Req"))
+			ctx = context.WithValue(ctx, clientCtxKey{}, r.Context())
 			if id := r.Header.Get("X-Test-User"); id != "" {
 				ctx = admit.NewContextWithUser(ctx, &admit.User{ID: id, Role: admit.RoleAttendee})
 			}
@@ -247,6 +267,33 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			got := do(t, "usr_a", "gone-1", "/gone", `{}`)
 			if got.status != 201 || got.replayed || gone.Load() != 2 {
 				t.Errorf("retry = %d %s replayed=%v after %d runs, want the handler's second answer", got.status, got.body, got.replayed, gone.Load())
+			}
+		})
+
+		t.Run("a request runs to its end when its client leaves", func(t *testing.T) {
+			ctx, hangUp := context.WithCancel(context.Background())
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/leaving", strings.NewReader(`{}`))
+			req.Header.Set("X-Test-User", "usr_a")
+			req.Header.Set("Idempotency-Key", "leaving-1")
+			left := make(chan error, 1)
+			go func() {
+				res, err := http.DefaultClient.Do(req)
+				if err == nil {
+					res.Body.Close()
+				}
+				left <- err
+			}()
+			<-leavingStarted
+			hangUp()
+			if err := <-left; err == nil {
+				t.Fatal("the client that hung up got an answer")
+			}
+			close(leavingRelease)
+			// The retry waits for the first run and gets its answer: the
+			// work was done once, and is not done again.
+			got := do(t, "usr_a", "leaving-1", "/leaving", `{}`)
+			if got.status != 201 || !got.replayed || !strings.Contains(got.body, `"call":1`) || leaving.Load() != 1 {
+				t.Errorf("retry = %d %s replayed=%v after %d runs, want the first run's 201 replayed", got.status, got.body, got.replayed, leaving.Load())
 			}
 		})
 

@@ -24,7 +24,7 @@ var IdempotentPatterns = []string{
 // IdempotentPatterns (the web layer acts on it); exported, or huma would
 // leave it out of the OpenAPI document.
 type IdempotencyInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and request (the same JSON value, whatever its layout or key order) return the first answer, 4xx errors included, and do nothing twice; kept 24 hours. After a 5xx, or when the client left before the answer, the key is forgotten and a retry runs again, except that an order is never placed twice under one key: a retry gets the order its first attempt placed. The same key with another request is a 422 of type https://admit.dev/problems/idempotency-key-reused."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retry-safe key: the same key and request (the same JSON value, whatever its layout or key order) return the first answer, 4xx errors included, and do nothing twice; kept 24 hours. A request whose client hangs up still runs to its end; the retry waits for its answer. After a 5xx the key is forgotten and a retry runs again, except that an order is never placed twice under one key: a retry gets the order its first attempt placed. The same key with another request is a 422 of type https://admit.dev/problems/idempotency-key-reused."`
 }
 
 type createOrderInput struct {
