@@ -35,9 +35,8 @@ type DB struct {
 	reader   *sql.DB // SQLite: a pool of read connections; PostgreSQL: primary
 	replicas []*sql.DB
 	next     atomic.Uint64
-	hot      *rowGate      // onsale admission: writers per ticket type row
-	onsale   *onsaleQueue  // PostgreSQL: batches of orders per ticket type
-	exports  chan struct{} // a slot per export streaming at the moment
+	hot      *rowGate     // onsale admission: writers per ticket type row
+	onsale   *onsaleQueue // PostgreSQL: batches of orders per ticket type
 
 	// Now is the clock, fixed once per transaction. Tests replace it.
 	Now func() time.Time
@@ -53,6 +52,9 @@ type DB struct {
 	// traceQuery, when set (by tests), sees the SQL and arguments of each
 	// list query just before it runs.
 	traceQuery func(query string, args []any)
+
+	// exportPage, when set (by tests), replaces the exportPage constant.
+	exportPage int
 }
 
 // trace hands a list query to traceQuery, if set.
@@ -65,7 +67,7 @@ func (db *DB) trace(query string, args []any) {
 // Open connects to the configured database. Call Migrate before use.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{Now: time.Now, HoldTTL: admit.DefaultHoldMinutes * time.Minute, hot: newRowGate(hotRowWriters),
-		onsale: newOnsaleQueue(), exports: make(chan struct{}, maxExports)}
+		onsale: newOnsaleQueue()}
 	var err error
 	if cfg.URL == "" || strings.HasPrefix(cfg.URL, "sqlite:") || strings.HasPrefix(cfg.URL, "file:") {
 		err = db.openSQLite(cfg)

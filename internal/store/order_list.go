@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -131,17 +132,12 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
 		return nil, "", err
 	}
-	args := []any{eventID}
-	where := ""
-	if c := page.Cursor; c != nil {
-		where, args = " AND "+afterTicket("$2"), append(args, c.ID)
+	after := ""
+	if page.Cursor != nil {
+		after = page.Cursor.ID
 	}
 	limit := pageLimit(page)
-	rows, err := db.primary.QueryContext(ctx, registrantQuery+where+ticketOrder+` LIMIT `+strconv.Itoa(limit+1), args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("store: registrants: %w", err)
-	}
-	rs, err := scanAll(rows, scanRegistrant)
+	rs, err := registrants(ctx, db.primary, eventID, after, limit+1)
 	if err == nil && len(rs) == 0 {
 		err = db.ticketCursor(ctx, page.Cursor)
 	}
@@ -152,41 +148,50 @@ func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Pa
 	return rs, next, nil
 }
 
-// maxExports is how many exports stream at once per process; others wait
-// for a slot. An export holds its connection while its client reads (one
-// query, so that the list is one snapshot): slow clients must not take
-// every connection from the orders.
-const maxExports = 2
+// exportPage is how many tickets EachRegistrant reads at a time, unless
+// DB.exportPage (set by tests) says otherwise.
+const exportPage = 500
 
-// EachRegistrant streams every ticket of an event to fn from one query, in
-// constant memory: for CSV exports of any size. It reads from the reader
-// pool: on SQLite a reader sees every commit yet never queues behind (nor
-// holds up) the one writer, however slowly fn's client reads.
+// EachRegistrant hands every ticket of an event to fn, in constant memory:
+// for CSV exports of any size. It reads a page at a time from the reader
+// pool and holds no connection (nor, on SQLite, a read snapshot) while fn
+// writes to a client however slow; each row is as it was when its page was
+// read.
 func (db *DB) EachRegistrant(ctx context.Context, eventID string, fn func(admit.Registrant) error) error {
 	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
 		return err
 	}
-	select {
-	case db.exports <- struct{}{}:
-		defer func() { <-db.exports }()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	rows, err := db.reader.QueryContext(ctx, registrantQuery+ticketOrder, eventID)
-	if err != nil {
-		return fmt.Errorf("store: registrants: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRegistrant(rows)
+	size := cmp.Or(db.exportPage, exportPage)
+	for after := ""; ; {
+		rs, err := registrants(ctx, db.reader, eventID, after, size)
 		if err != nil {
-			return fmt.Errorf("store: registrants: %w", err)
-		}
-		if err := fn(r); err != nil {
 			return err
 		}
+		for _, r := range rs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(rs) < size {
+			return nil
+		}
+		after = rs[len(rs)-1].TicketID
 	}
-	return rows.Err()
+}
+
+// registrants reads up to limit tickets of an event, in ticketOrder, from
+// the one after the ticket after ("": from the first).
+func registrants(ctx context.Context, q queryer, eventID, after string, limit int) ([]admit.Registrant, error) {
+	args := []any{eventID}
+	where := ""
+	if after != "" {
+		where, args = " AND "+afterTicket("$2"), append(args, after)
+	}
+	rows, err := q.QueryContext(ctx, registrantQuery+where+ticketOrder+` LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: registrants: %w", err)
+	}
+	return scanAll(rows, scanRegistrant)
 }
 
 func (db *DB) canSeeRegistrants(ctx context.Context, eventID string) error {

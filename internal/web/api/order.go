@@ -11,6 +11,7 @@ import (
 
 	"github.com/admit-events/admit"
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 )
 
 // IdempotentPatterns are the routes that accept an Idempotency-Key header:
@@ -133,14 +134,32 @@ func registrantRow(r admit.Registrant) []string {
 		csvSafe(r.AttendeeName), csvSafe(r.AttendeeEmail), string(r.TicketStatus), checked}
 }
 
+// A CSV download may take as long as it needs while it progresses: every
+// exportProgress rows, it gets exportStall more to write.
+const (
+	exportProgress = 256
+	exportStall    = time.Minute
+)
+
 // registrantsCSV streams an event's whole attendee list as a CSV download,
 // one row at a time.
 func (h *handler) registrantsCSV(ctx context.Context, eventID string) *streamOutput {
 	return &streamOutput{ContentType: "text/csv; charset=utf-8", ContentDisposition: `attachment; filename="registrants-` + eventID + `.csv"`,
 		Body: func(hc huma.Context) {
+			_, rw := humago.Unwrap(hc)
+			rc := http.NewResponseController(rw)
 			w := csv.NewWriter(hc.BodyWriter())
 			w.Write(registrantHeader)
-			err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error { return w.Write(registrantRow(r)) })
+			n := 0
+			err := h.Orders.EachRegistrant(ctx, eventID, func(r admit.Registrant) error {
+				// The server's write timeout would cut a long download off
+				// however well it flows: it becomes a time without progress.
+				if n%exportProgress == 0 {
+					rc.SetWriteDeadline(time.Now().Add(exportStall))
+				}
+				n++
+				return w.Write(registrantRow(r))
+			})
 			w.Flush()
 			if err != nil {
 				h.Logger.ErrorContext(ctx, "csv export", "event_id", eventID, "err", err)
