@@ -4,6 +4,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,9 @@ type Config struct {
 	Idempotency IdempotencyStore // where Idempotency-Key requests are kept (nil: the header is ignored)
 	LogRequests bool
 	Version     string
+	// WriteTimeout bounds the writing of a response (0: 60 s); a long
+	// download renews it as it goes (http.ResponseController).
+	WriteTimeout time.Duration
 }
 
 // Server is the HTTP server of one admit process.
@@ -78,7 +82,7 @@ func NewServer(cfg Config) *Server {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      cmp.Or(cfg.WriteTimeout, 60*time.Second),
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
