@@ -44,11 +44,27 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	// A retry gets the order its first attempt placed, whatever the sale
-	// says now (sold out, ended, the event cancelled).
-	if o, err := db.orderOfRequest(ctx, u); o != nil || err != nil {
-		return o, err
+	o, err := db.place(ctx, u, n)
+	if err != nil && admit.RequestKeyFromContext(ctx) != "" {
+		// A retry gets the order its first attempt placed, whatever refused
+		// this one: the key (errRequestKeyTaken), or the sale as it is now
+		// (sold out, ended, the event cancelled). Only a refused attempt
+		// pays for the lookup.
+		first, ferr := db.orderOfRequest(ctx, u)
+		switch {
+		case first != nil || ferr != nil:
+			return first, ferr
+		case errors.Is(err, errRequestKeyTaken):
+			return nil, errBusy // and its key was forgotten since: try again
+		}
 	}
+	return o, err
+}
+
+// place holds an order's seats: with the next batch of its ticket type when
+// it has the fast path's shape, else (or when the batch could not) in a
+// transaction of its own.
+func (db *DB) place(ctx context.Context, u *admit.User, n admit.NewOrder) (*admit.Order, error) {
 	if db.fastPathFits(n) {
 		if o, err := db.holdQueued(ctx, u, n); o != nil || err != nil {
 			return o, err
@@ -65,15 +81,7 @@ func (db *DB) CreateOrder(ctx context.Context, n admit.NewOrder) (*admit.Order, 
 		o, err = tx.placeOrder(ctx, u, n)
 		return err
 	})
-	if errors.Is(err, errRequestKeyTaken) { // an attempt racing this one placed it
-		if o, err = db.orderOfRequest(ctx, u); o == nil && err == nil {
-			err = errBusy // and its key was forgotten since: try again
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return o, nil // as stored: reading it back would cost the onsale three queries
+	return o, err // as stored: reading it back would cost the onsale three queries
 }
 
 // orderOfRequest returns the order the caller placed under the request key

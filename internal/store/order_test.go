@@ -1174,14 +1174,11 @@ func TestTicketTypesAddedDuringACancellation(t *testing.T) {
 func TestDeletingAnEventRacingItsFirstOrders(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 1000, eur(1000), admit.ProviderManual)
+		venue := &admit.Location{ID: s.event.LocationID, CityID: s.event.CityID}
 		deleted := 0
 		for round := range 20 {
-			ev := &admit.Event{Title: fmt.Sprintf("Round %d", round), CityID: s.event.CityID, LocationID: s.event.LocationID,
-				StartsAt: s.event.StartsAt, EndsAt: s.event.EndsAt, PaymentProvider: admit.ProviderManual}
-			must(t, "CreateEvent", s.db.CreateEvent(s.org, ev))
-			tt := &admit.TicketType{EventID: ev.ID, Name: "General", Price: eur(1000), Quantity: 1000}
-			must(t, "CreateTicketType", s.db.CreateTicketType(s.org, tt))
-			s.publish(t, s.org, ev)
+			ev := s.newEvent(t, s.org, eventSpec{title: fmt.Sprintf("Round %d", round), loc: venue, start: s.event.StartsAt, prices: []admit.Money{eur(1000)}})
+			tt := ev.TicketTypes[0]
 
 			start := make(chan struct{})
 			var wg sync.WaitGroup
