@@ -89,17 +89,34 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// takesNoBody reports whether the operation registered at pattern ("POST
-// /api/v1/orders/{id}/cancel") declares no request body.
+// takesNoBody reports whether the operation registered at pattern declares
+// no request body.
 func (s *Server) takesNoBody(pattern string) bool {
-	method, path, _ := strings.Cut(pattern, " ")
-	item := s.api.OpenAPI().Paths[path]
-	if item == nil {
-		return false
-	}
-	ops := map[string]*huma.Operation{"POST": item.Post, "PUT": item.Put, "PATCH": item.Patch, "DELETE": item.Delete}
-	op := ops[method]
+	op := Operation(s.api.OpenAPI(), pattern)
 	return op != nil && op.RequestBody == nil
+}
+
+// Operation returns the operation of doc at a method-and-path pattern
+// ("POST /api/v1/orders/{id}/cancel"), or nil.
+func Operation(doc *huma.OpenAPI, pattern string) *huma.Operation {
+	method, path, _ := strings.Cut(pattern, " ")
+	item := doc.Paths[path]
+	if item == nil {
+		return nil
+	}
+	switch method {
+	case http.MethodGet:
+		return item.Get
+	case http.MethodPost:
+		return item.Post
+	case http.MethodPut:
+		return item.Put
+	case http.MethodPatch:
+		return item.Patch
+	case http.MethodDelete:
+		return item.Delete
+	}
+	return nil
 }
 
 // API is where web/api registers operations.

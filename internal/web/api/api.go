@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
-	"strings"
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/cache"
@@ -51,12 +50,7 @@ func Register(api huma.API, d Deps) {
 // replayed answer.
 func documentReplays(doc *huma.OpenAPI) {
 	for _, pattern := range IdempotentPatterns {
-		method, path, _ := strings.Cut(pattern, " ")
-		item := doc.Paths[path]
-		if item == nil {
-			continue
-		}
-		op := map[string]*huma.Operation{http.MethodPost: item.Post, http.MethodDelete: item.Delete}[method]
+		op := web.Operation(doc, pattern)
 		if op == nil {
 			continue
 		}
