@@ -227,7 +227,11 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 			slog.ErrorContext(ctx, "abandon idempotency key", "request_id", RequestID(ctx), "err", err)
 		}
 	}
-	stopRenewing := rt.renewLease(r.Context(), st, c)
+	// What the request creates records its key: a retry after an unknown
+	// outcome finds it rather than making it again.
+	run, stop := context.WithTimeout(context.WithoutCancel(r.Context()), idempotencyMaxRun)
+	defer stop()
+	stopRenewing := rt.renewLease(run, st, c)
 	done := false
 	defer func() {
 		stopRenewing()
@@ -235,10 +239,6 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 			abandon()
 		}
 	}()
-	// What the request creates records its key: a retry after an unknown
-	// outcome finds it rather than making it again.
-	run, stop := context.WithTimeout(context.WithoutCancel(r.Context()), idempotencyMaxRun)
-	defer stop()
 	rt.mux.ServeHTTP(cw, r.WithContext(admit.NewContextWithRequestKey(run, c.request)))
 	done = true
 	stopRenewing()
@@ -264,11 +264,11 @@ func (rt *Router) runIdempotent(w http.ResponseWriter, r *http.Request, st Idemp
 // renewLease renews the key's lease every third of it until stop is
 // called, so that a slow request keeps its key and a retry waits for its
 // answer instead of running it a second time. A request that runs past
-// idempotencyMaxRun is taken for hung and no longer renewed: its lease then
-// runs out as a crashed owner's does.
-func (rt *Router) renewLease(reqCtx context.Context, st IdempotencyStore, c claim) (stop func()) {
+// idempotencyMaxRun (when run, the request's run, ends) is taken for hung
+// and no longer renewed: its lease then runs out as a crashed owner's does.
+func (rt *Router) renewLease(run context.Context, st IdempotencyStore, c claim) (stop func()) {
 	lease := rt.idem.leaseTime()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), idempotencyMaxRun)
+	ctx, cancel := context.WithCancel(run)
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -314,13 +314,13 @@ func requestHash(r *http.Request, body []byte) string {
 // strings escaped one way and no insignificant whitespace; numbers keep
 // their literal. A body that is not one JSON value stays as it is.
 func canonicalJSON(body []byte) []byte {
-	if !json.Valid(body) {
-		return body
-	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var v any
 	if d.Decode(&v) != nil {
+		return body
+	}
+	if _, err := d.Token(); err != io.EOF { // more after the value: not one JSON value
 		return body
 	}
 	out, err := json.Marshal(v)
