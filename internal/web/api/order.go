@@ -135,8 +135,9 @@ func registrantRow(r admit.Registrant) []string {
 }
 
 // A CSV download may take as long as it needs while it progresses: every
-// exportProgress rows, it gets exportStall more to write.
-const (
+// exportProgress rows, it gets exportStall more to write. (Variables for
+// the tests.)
+var (
 	exportProgress = 256
 	exportStall    = time.Minute
 )
