@@ -45,6 +45,9 @@ Usage:
   admit user create --email E --role attendee|organizer|admin [--org NAME] [--name N] [--password-file F]
                                       create an account; the password is read from stdin unless --password-file
   admit demo [--events N] [flags]     load the demo catalogue; with --events, also N generated events
+  admit outbox list [--limit N]       the undelivered work (refunds, notices) and the dead letters, with their errors
+  admit outbox retry (--seq N,… | --all)
+                                      put dead letters back in line once their cause is fixed
 
 Every command takes the storage flags (--data-dir, --database-url, …) and honours
 the same ADMIT_* environment variables. Run "admit serve --help" for all of them.
@@ -100,6 +103,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runUser(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "outbox":
+		return runOutbox(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -298,6 +303,9 @@ func (m *Main) Run(ctx context.Context) error {
 	acc := account.New(m.DB, m.Config.TokenTTL, account.DefaultParams)
 	m.Server = web.NewServer(web.Config{Logger: m.log, Accounts: acc, Database: m.DB, Idempotency: m.DB, LogRequests: m.Config.LogRequests, Version: Version})
 	lists := cache.New(m.Config.CacheTTL)
+	if err := m.Server.RegisterMetrics(outbox.NewCollector(m.DB, m.log)); err != nil {
+		return err
+	}
 	m.Server.Router().Idempotent(api.IdempotentPatterns...)
 	m.Server.Router().Cached(lists, api.CachedPatterns...)
 	api.Register(m.Server.API(), api.Deps{Accounts: acc, Geo: m.DB, Events: m.DB, Orders: m.Orders, Webhooks: m.Orders,

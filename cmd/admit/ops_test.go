@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/admit-events/admit/internal/store"
 	"github.com/admit-events/admit/internal/testenv"
 	"github.com/admit-events/admit/internal/web"
 	"github.com/admit-events/admit/internal/web/api"
@@ -185,4 +190,54 @@ func TestUserCreateCommand(t *testing.T) {
 	if err := cmd("", "--email", "z@example.com"); err == nil {
 		t.Error("user create without a password succeeded")
 	}
+}
+
+// TestOutboxCommandRevivesDeadLetters: a message parked dead shows in
+// /metrics and in admit outbox list, and admit outbox retry puts it back in
+// line for the workers.
+func TestOutboxCommandRevivesDeadLetters(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		s := startServer(t, e, "--worker-interval", "1h") // the test plays the failing worker
+		c := buildCatalogue(t, s)
+		s.call("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, c.general.ID, 1)).want(t, 201)
+		msgs, err := s.m.DB.ClaimOutbox(ctx, 10, time.Minute)
+		if err != nil || len(msgs) == 0 {
+			t.Fatalf("claimed %d messages, %v; want the order's", len(msgs), err)
+		}
+		seq := msgs[0].Seq
+		if err := s.m.DB.RetryOutbox(ctx, seq, "smtp: connection refused", time.Now(), true); err != nil {
+			t.Fatal(err)
+		}
+		outbox := func(args ...string) (string, error) {
+			var out bytes.Buffer
+			err := run(ctx, append(append([]string{"outbox"}, args...), storageArgs(e)...), nil, &out, io.Discard)
+			return out.String(), err
+		}
+		if m := string(s.call("GET", "/metrics", "", nil).want(t, 200).body); !strings.Contains(m, "admit_outbox_dead_messages 1\n") {
+			t.Fatalf("metrics do not count the dead letter:\n%s", m)
+		}
+		out, err := outbox("list")
+		if err != nil || !strings.Contains(out, "dead: 1") || !strings.Contains(out, fmt.Sprint(seq)) || !strings.Contains(out, "smtp: connection refused") {
+			t.Fatalf("outbox list: %v\n%s", err, out)
+		}
+		for _, bad := range [][]string{{"retry"}, {"retry", "--all", "--seq", "1"}, {"retry", "--seq", "x"}, {"list", "--limit", "0"}, {"purge"}, {}} {
+			if _, err := outbox(bad...); !errors.As(err, new(usageError)) {
+				t.Errorf("outbox %v: %v, want a usage error", bad, err)
+			}
+		}
+		if out, err := outbox("retry", "--seq", fmt.Sprint(seq)); err != nil || !strings.HasPrefix(out, "1 dead message(s) back in line") {
+			t.Fatalf("outbox retry: %v\n%s", err, out)
+		}
+		if out, err := outbox("retry", "--all"); err != nil || !strings.HasPrefix(out, "0 dead") {
+			t.Fatalf("a second retry: %v\n%s", err, out)
+		}
+		if m := string(s.call("GET", "/metrics", "", nil).want(t, 200).body); !strings.Contains(m, "admit_outbox_dead_messages 0\n") {
+			t.Fatalf("metrics still count a dead letter after its retry:\n%s", m)
+		}
+		revived, err := s.m.DB.ClaimOutbox(ctx, 10, time.Minute)
+		if err != nil || !slices.ContainsFunc(revived, func(m store.OutboxMessage) bool { return m.Seq == seq && m.Attempts == 1 }) {
+			t.Fatalf("after retry the workers claim %+v, %v; want message %d on its first attempt", revived, err, seq)
+		}
+	})
 }

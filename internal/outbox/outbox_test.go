@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/store"
 	"github.com/admit-events/admit/internal/store/storetest"
@@ -24,36 +26,17 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 		db := storetest.Open(t, e)
 		now := time.Now()
 		db.Now = func() time.Time { return now }
-		// Outbox rows come from state changes: a free order writes order.paid.
-		sys := admit.NewContextWithUser(ctx, admit.System)
-		u, err := db.CreateUser(sys, admit.NewUser{Email: "o@example.com", Name: "O", Role: admit.RoleOrganizer, Organization: "O"}, "x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		org := admit.NewContextWithUser(ctx, u)
-		c := &admit.City{Name: "Oslo", Country: "NO", TimeZone: "Europe/Oslo"}
-		must(t, db.CreateCity(sys, c))
-		l := &admit.Location{CityID: c.ID, Name: "Hall"}
-		must(t, db.CreateLocation(org, l))
-		ev := &admit.Event{Title: "E", CityID: c.ID, LocationID: l.ID, StartsAt: now.Add(48 * time.Hour), EndsAt: now.Add(50 * time.Hour)}
-		must(t, db.CreateEvent(org, ev))
-		tt := &admit.TicketType{EventID: ev.ID, Name: "Free", Price: admit.Money{Currency: "NOK"}, Quantity: 10}
-		must(t, db.CreateTicketType(org, tt))
-		_, err = db.PublishEvent(org, ev.ID)
-		must(t, err)
-		for range 2 {
-			_, err := db.CreateOrder(org, admit.NewOrder{EventID: ev.ID, Items: []admit.NewOrderItem{{TicketTypeID: tt.ID, Quantity: 1}}})
-			must(t, err)
-		}
+		placeFreeOrders(t, db, 2)
 
 		calls := map[int64]int{}
+		fixed := false
 		d := New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour, func(ctx context.Context, m store.OutboxMessage) error {
 			calls[m.Seq]++
 			return nil
 		})
 		d.Handle("order.paid", func(ctx context.Context, m store.OutboxMessage) error {
 			calls[m.Seq]++
-			if len(calls) == 1 || calls[m.Seq] > 1 {
+			if !fixed && (len(calls) == 1 || calls[m.Seq] > 1) {
 				return errors.New("provider down") // the first message never gets through
 			}
 			return nil
@@ -86,7 +69,85 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 		if !slices.Equal(counts, []int{1, maxAttempts}) {
 			t.Fatalf("handled %v times: want one message once, the other %d times and then dead", counts, maxAttempts)
 		}
+
+		// The dead letter is visible, in the metrics and to admit outbox.
+		wantGauges(t, db, 0, 1)
+		dead, err := db.DeadOutbox(ctx, 10)
+		if err != nil || len(dead) != 1 || dead[0].LastError != "provider down" || dead[0].Attempts != maxAttempts {
+			t.Fatalf("dead letters %+v, %v; want the failing message with its error", dead, err)
+		}
+		// Revived once its cause is fixed, it is delivered at the next poll.
+		fixed = true
+		if n, err := db.ReviveOutbox(ctx, dead[0].Seq, dead[0].Seq+1000); err != nil || n != 1 {
+			t.Fatalf("revived %d, %v; want the one dead message", n, err)
+		}
+		wantGauges(t, db, 1, 0)
+		if n, err := d.DeliverDue(ctx); err != nil || n != 1 || calls[dead[0].Seq] != maxAttempts+1 {
+			t.Fatalf("after revival: %d delivered, %v, handled %d times", n, err, calls[dead[0].Seq])
+		}
+		wantGauges(t, db, 0, 0)
+
+		// Delivered messages are pruned after the retention, not before.
+		if n, err := db.PruneOutbox(ctx, now.Add(-time.Second), 10); err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want only the message delivered rounds ago", n, err)
+		}
+		if n, err := db.PruneOutbox(ctx, now.Add(time.Second), 10); err != nil || n != 1 {
+			t.Fatalf("pruned %d, %v; want the message delivered now", n, err)
+		}
 	})
+}
+
+// placeFreeOrders places n free orders; each writes an order.paid message.
+func placeFreeOrders(t *testing.T, db *store.DB, n int) {
+	t.Helper()
+	ctx := context.Background()
+	now := db.Now()
+	// Outbox rows come from state changes: a free order writes order.paid.
+	sys := admit.NewContextWithUser(ctx, admit.System)
+	u, err := db.CreateUser(sys, admit.NewUser{Email: "o@example.com", Name: "O", Role: admit.RoleOrganizer, Organization: "O"}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := admit.NewContextWithUser(ctx, u)
+	c := &admit.City{Name: "Oslo", Country: "NO", TimeZone: "Europe/Oslo"}
+	must(t, db.CreateCity(sys, c))
+	l := &admit.Location{CityID: c.ID, Name: "Hall"}
+	must(t, db.CreateLocation(org, l))
+	ev := &admit.Event{Title: "E", CityID: c.ID, LocationID: l.ID, StartsAt: now.Add(48 * time.Hour), EndsAt: now.Add(50 * time.Hour)}
+	must(t, db.CreateEvent(org, ev))
+	tt := &admit.TicketType{EventID: ev.ID, Name: "Free", Price: admit.Money{Currency: "NOK"}, Quantity: 10}
+	must(t, db.CreateTicketType(org, tt))
+	_, err = db.PublishEvent(org, ev.ID)
+	must(t, err)
+	for range n {
+		_, err := db.CreateOrder(org, admit.NewOrder{EventID: ev.ID, Items: []admit.NewOrderItem{{TicketTypeID: tt.ID, Quantity: 1}}})
+		must(t, err)
+	}
+
+}
+
+// wantGauges checks the outbox gauges a scrape of /metrics would show.
+func wantGauges(t *testing.T, db *store.DB, pending, dead float64) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(db, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		got[f.GetName()] = f.GetMetric()[0].GetGauge().GetValue()
+	}
+	want := map[string]float64{"admit_outbox_pending_messages": pending, "admit_outbox_dead_messages": dead}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s = %v, want %v", name, got[name], v)
+		}
+	}
+	if age := got["admit_outbox_oldest_pending_age_seconds"]; (pending == 0) != (age == 0) {
+		t.Errorf("oldest pending age %v s with %v pending", age, pending)
+	}
 }
 
 func must(t *testing.T, err error) {

@@ -169,7 +169,8 @@ func (s *Service) StopPayment(ctx context.Context, m store.OutboxMessage) error 
 	return provider.Cancel(ctx, o)
 }
 
-// StartSweeper records lapsed holds every interval until Close.
+// StartSweeper records lapsed holds, forgets expired idempotency keys and
+// prunes old delivered outbox messages every interval until Close.
 func (s *Service) StartSweeper(interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
@@ -190,8 +191,24 @@ func (s *Service) StartSweeper(interval time.Duration) {
 			if _, err := s.DB.SweepIdempotencyKeys(ctx, s.DB.Now().Add(-store.IdempotencyTTL)); err != nil && ctx.Err() == nil {
 				s.log.Error("sweep idempotency keys", "err", err)
 			}
+			if err := s.pruneOutbox(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("prune outbox", "err", err)
+			}
 		}
 	}()
+}
+
+// pruneOutbox deletes the delivered messages older than the retention, a
+// batch at a time so that no statement holds the table long.
+func (s *Service) pruneOutbox(ctx context.Context) error {
+	const batch = 1000
+	for n := int64(batch); n == batch && ctx.Err() == nil; {
+		var err error
+		if n, err = s.DB.PruneOutbox(ctx, s.DB.Now().Add(-store.OutboxRetention), batch); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close stops the sweeper and waits for it.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -70,6 +71,92 @@ func (db *DB) RetryOutbox(ctx context.Context, seq int64, cause string, retryAt 
 	_, err := db.primary.ExecContext(ctx, `UPDATE outbox SET available_at = $2, last_error = $3, dead_at = $4 WHERE seq = $1`,
 		seq, ts(retryAt), cause, deadAt)
 	return err
+}
+
+// OutboxStats counts the messages not yet delivered: Pending are still
+// being tried, Dead were parked after their last attempt and wait for a
+// person (admit outbox). OldestPending is the creation time of the oldest
+// pending message, zero when there is none.
+type OutboxStats struct {
+	Pending, Dead int64
+	OldestPending time.Time
+}
+
+// OutboxStats reads the outbox's backlog, for metrics.
+func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
+	var s OutboxStats
+	var oldest sql.NullInt64
+	err := db.primary.QueryRowContext(ctx, `SELECT
+			COUNT(*) FILTER (WHERE dead_at IS NULL), COUNT(*) FILTER (WHERE dead_at IS NOT NULL),
+			MIN(created_at) FILTER (WHERE dead_at IS NULL)
+		FROM outbox WHERE delivered_at IS NULL`).Scan(&s.Pending, &s.Dead, &oldest)
+	if err != nil {
+		return s, fmt.Errorf("store: outbox stats: %w", err)
+	}
+	if oldest.Valid {
+		s.OldestPending = fromTS(oldest.Int64, time.UTC)
+	}
+	return s, nil
+}
+
+// DeadMessage is a message parked in the dead-letter state.
+type DeadMessage struct {
+	OutboxMessage
+	DeadAt    time.Time
+	LastError string
+}
+
+// DeadOutbox lists up to limit dead messages, oldest first.
+func (db *DB) DeadOutbox(ctx context.Context, limit int) ([]DeadMessage, error) {
+	rows, err := db.primary.QueryContext(ctx, `SELECT seq, topic, aggregate_id, payload, attempts, dead_at, last_error
+		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NOT NULL ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: dead outbox: %w", err)
+	}
+	return scanAll(rows, func(s scanner) (m DeadMessage, err error) {
+		var payload string
+		var deadAt int64
+		err = s.Scan(&m.Seq, &m.Topic, &m.AggregateID, &payload, &m.Attempts, &deadAt, &m.LastError)
+		m.Payload, m.DeadAt = []byte(payload), fromTS(deadAt, time.UTC)
+		return m, err
+	})
+}
+
+// ReviveOutbox puts dead messages back in line with a fresh count of
+// attempts, for delivery at once; with no seqs, every dead message. It
+// returns how many it revived (messages not dead are left alone).
+func (db *DB) ReviveOutbox(ctx context.Context, seqs ...int64) (int64, error) {
+	var q query
+	now := q.arg(ts(db.Now()))
+	q.and("delivered_at IS NULL AND dead_at IS NOT NULL")
+	if len(seqs) > 0 {
+		in := make([]any, len(seqs))
+		for i, s := range seqs {
+			in[i] = s
+		}
+		q.and("seq IN " + q.in(in...))
+	}
+	res, err := db.primary.ExecContext(ctx, `UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = `+now+q.whereSQL(), q.args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: revive outbox: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// OutboxRetention is how long a delivered message is kept, for a person
+// tracing what happened to an order; the orders themselves keep their state.
+const OutboxRetention = 7 * 24 * time.Hour
+
+// PruneOutbox deletes up to limit messages delivered before cutoff, so that
+// the outbox does not grow with every order ever placed. Dead and pending
+// messages are kept whatever their age.
+func (db *DB) PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res, err := db.primary.ExecContext(ctx, `DELETE FROM outbox WHERE seq IN
+		(SELECT seq FROM outbox WHERE delivered_at < $1 ORDER BY delivered_at LIMIT $2)`, ts(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune outbox: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // Refund is a refund to send to a payment provider.

@@ -19,6 +19,7 @@ import (
 	"github.com/admit-events/admit"
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -121,6 +122,16 @@ func Operation(doc *huma.OpenAPI, pattern string) *huma.Operation {
 
 // API is where web/api registers operations.
 func (s *Server) API() huma.API { return s.api }
+
+// RegisterMetrics adds collectors to /metrics.
+func (s *Server) RegisterMetrics(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := s.metrics.registry.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Router exposes the routes, for the test that checks the OpenAPI document.
 func (s *Server) Router() *Router { return s.router }

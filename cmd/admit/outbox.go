@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/admit-events/admit/internal/store"
+)
+
+const outboxUsage = "usage: admit outbox list [--limit N] | admit outbox retry (--seq N[,N…] | --all)"
+
+// runOutbox shows the outbox's backlog and dead letters, and puts dead
+// letters back in line once their cause (a provider's outage, a setting) is
+// fixed: the workers of a running server deliver them within a poll.
+func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{outboxUsage}
+	}
+	var c Config
+	switch args[0] {
+	case "list":
+		limit := 100
+		if err := parse("outbox list", args[1:], stderr, c.bindStorage, func(fs *flag.FlagSet) {
+			fs.IntVar(&limit, "limit", limit, "list at most this many dead messages")
+		}); err != nil {
+			return err
+		}
+		if limit < 1 {
+			return usageError{"--limit must be at least 1"}
+		}
+		return withDB(ctx, &c, stderr, func(db *store.DB) error { return listOutbox(ctx, db, limit, stdout) })
+	case "retry":
+		var seqs string
+		var all bool
+		if err := parse("outbox retry", args[1:], stderr, c.bindStorage, func(fs *flag.FlagSet) {
+			fs.StringVar(&seqs, "seq", "", "comma-separated sequence numbers of dead messages (from admit outbox list)")
+			fs.BoolVar(&all, "all", false, "retry every dead message")
+		}); err != nil {
+			return err
+		}
+		ids, err := parseSeqs(seqs)
+		if err != nil {
+			return err
+		}
+		if all == (len(ids) > 0) {
+			return usageError{"give either --seq or --all"}
+		}
+		return withDB(ctx, &c, stderr, func(db *store.DB) error {
+			n, err := db.ReviveOutbox(ctx, ids...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d dead message(s) back in line\n", n)
+			if len(ids) > 0 && n < int64(len(ids)) {
+				fmt.Fprintf(stdout, "%d of the sequence numbers given were not dead messages\n", int64(len(ids))-n)
+			}
+			return nil
+		})
+	}
+	return usageError{outboxUsage}
+}
+
+func withDB(ctx context.Context, c *Config, stderr io.Writer, f func(*store.DB) error) error {
+	db, err := openDB(ctx, c, stderr)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return f(db)
+}
+
+func parseSeqs(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var seqs []int64
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || n < 1 {
+			return nil, usageError{fmt.Sprintf("--seq: %q is not a sequence number", f)}
+		}
+		seqs = append(seqs, n)
+	}
+	return seqs, nil
+}
+
+// listOutbox prints the backlog, then the dead messages with their last error.
+func listOutbox(ctx context.Context, db *store.DB, limit int, w io.Writer) error {
+	s, err := db.OutboxStats(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "pending: %d", s.Pending)
+	if !s.OldestPending.IsZero() {
+		fmt.Fprintf(w, " (oldest since %s)", s.OldestPending.Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "\ndead: %d\n", s.Dead)
+	dead, err := db.DeadOutbox(ctx, limit)
+	if err != nil || len(dead) == 0 {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSEQ\tTOPIC\tAGGREGATE\tATTEMPTS\tDEAD SINCE\tLAST ERROR")
+	for _, m := range dead {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", m.Seq, m.Topic, m.AggregateID, m.Attempts,
+			m.DeadAt.Format(time.RFC3339), strings.ReplaceAll(m.LastError, "\n", " "))
+	}
+	return tw.Flush()
+}
