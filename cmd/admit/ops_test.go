@@ -21,8 +21,11 @@ import (
 )
 
 type parameter struct {
-	Name string `json:"name"`
-	In   string `json:"in"`
+	Name   string `json:"name"`
+	In     string `json:"in"`
+	Schema struct {
+		Type string `json:"type"`
+	} `json:"schema"`
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
@@ -73,6 +76,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 		if !has4xx {
 			t.Errorf("%s documents no 4xx response", p)
+		}
+		for _, q := range op.Parameters {
+			if want := map[string]string{"limit": "integer", "min_price": "integer", "free": "boolean", "cursor": "string"}[q.Name]; want != "" && q.Schema.Type != want {
+				t.Errorf("%s: query parameter %s documented as %q, want %q", p, q.Name, q.Schema.Type, want)
+			}
 		}
 		idempotent := slices.ContainsFunc(op.Parameters, func(p parameter) bool {
 			return p.Name == web.IdempotencyKeyHeader && p.In == "header"

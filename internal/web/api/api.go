@@ -43,7 +43,34 @@ func Register(api huma.API, d Deps) {
 	h.registerOrders()
 	h.registerWebhooks()
 	documentReplays(api.OpenAPI())
+	documentTypedQuery(api.OpenAPI())
 }
+
+// documentTypedQuery gives the query parameters the handlers parse from
+// strings themselves (so that a bad value is a 400 naming it) the type they
+// accept in the OpenAPI document. The validation huma runs keeps its own
+// (string) schema: only the document's pointer is replaced.
+func documentTypedQuery(doc *huma.OpenAPI) {
+	price := &huma.Schema{Type: "integer", Minimum: ptr(0.0), Maximum: ptr(float64(admit.MaxAmount))}
+	typed := map[string]*huma.Schema{
+		"limit":     {Type: "integer", Minimum: ptr(1.0), Maximum: ptr(float64(admit.MaxPageLimit)), Default: admit.DefaultPageLimit},
+		"min_price": price,
+		"max_price": price,
+		"free":      {Type: "boolean", Default: false},
+	}
+	for _, item := range doc.Paths {
+		if item.Get == nil {
+			continue
+		}
+		for _, p := range item.Get.Parameters {
+			if s, ok := typed[p.Name]; ok && p.In == "query" {
+				p.Schema = s
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // documentReplays adds the Idempotent-Replayed header to every answer of
 // the operations that take an Idempotency-Key: the web layer sets it on a
