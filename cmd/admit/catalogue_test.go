@@ -65,6 +65,18 @@ func buildCatalogue(t testing.TB, s *testServer) catalogue {
 	if loc := general.Header.Get("Location"); loc != "/api/v1/events/"+c.event.ID+"/ticket-types/"+c.general.ID {
 		t.Fatalf("new ticket type at Location %q", loc)
 	}
+	// Every new resource can be read back where its Location says (the
+	// draft event's parts by its organizer only).
+	for _, r := range []response{city, venue, event, general} {
+		loc := r.Header.Get("Location")
+		var got struct{ ID string }
+		s.call("GET", loc, c.organizer, nil).want(t, 200).decode(t, &got)
+		if !strings.HasSuffix(loc, "/"+got.ID) {
+			t.Fatalf("GET %s answered %s", loc, got.ID)
+		}
+	}
+	s.call("GET", "/api/v1/events/"+c.event.ID+"/ticket-types/"+c.general.ID, "", nil).wantProblem(t, 404, "") // a draft's
+	s.call("GET", "/api/v1/events/"+c.event.ID+"/ticket-types/tt_nothing", c.organizer, nil).wantProblem(t, 404, "")
 	if c.general.MinPerOrder != 1 || c.general.MaxPerOrder != 10 || c.general.Kind != "general" || !c.general.SaleEndsAt.Equal(start) {
 		t.Fatalf("ticket type defaults: %+v", c.general)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/admit-events/admit"
@@ -56,6 +57,11 @@ type ticketTypeInput struct {
 type TicketTypeIDInput struct {
 	IDInput
 	TicketTypeID string `path:"tid" maxLength:"64" pattern:"^[a-z0-9_]+$" patternDescription:"an id"`
+}
+
+type getTicketTypeInput struct {
+	TicketTypeIDInput
+	ConditionalInput
 }
 
 type ticketTypeUpdateInput struct {
@@ -141,6 +147,20 @@ func (h *handler) registerEvents() {
 			out, err := written(h, ctx, t, h.Events.CreateTicketType(ctx, t))
 			return created(out, err, func(t *admit.TicketType) string { return "/events/" + t.EventID + "/ticket-types/" + t.ID })
 		})
+
+	getTT := op("getTicketType", http.MethodGet, "/events/{id}/ticket-types/{tid}", "A ticket type with its exact availability", "Catalogue", public, 200, 404)
+	h.cachedResponse(&getTT, reflect.TypeFor[admit.TicketType]())
+	huma.Register(h.api, getTT, func(ctx context.Context, in *getTicketTypeInput) (*cachedOutput, error) {
+		e, err := h.Events.FindEvent(ctx, in.ID) // decides who sees a draft
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		i := slices.IndexFunc(e.TicketTypes, func(t admit.TicketType) bool { return t.ID == in.TicketTypeID })
+		if i < 0 {
+			return nil, h.fail(ctx, admit.Errorf(admit.ENOTFOUND, "event %s has no ticket type %q", e.ID, in.TicketTypeID))
+		}
+		return h.uncached(ctx, in.IfNoneMatch, e.TicketTypes[i], nil, e.Status == admit.EventDraft)
+	})
 
 	huma.Register(h.api, op("updateTicketType", http.MethodPatch, "/events/{id}/ticket-types/{tid}", "Change a ticket type", "Catalogue", bearer, 200, 403, 404, 409),
 		func(ctx context.Context, in *ticketTypeUpdateInput) (*itemOutput[*admit.TicketType], error) {
