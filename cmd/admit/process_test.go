@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,85 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 	tokens := []string{c.attendee, a.createUser("fan@example.com", "attendee", "")}
 	accepted, refused := hammer(t, []*testServer{a, b}, tokens, c.event.ID, tt.ID, 500)
 	checkInventory(t, b, c, tt.ID, accepted, refused, 500)
+
+	// Then half the orders are paid and every one is cancelled on one
+	// process while its seats are bought again on the other.
+	i := 0
+	for id := range accepted {
+		if i++; i%2 == 0 {
+			a.call("POST", "/api/v1/orders/"+id+"/mark-paid", c.organizer, nil).want(t, 200)
+		}
+	}
+	rebought := churn(t, b, a, c, tt.ID, accepted)
+	for id, q := range rebought {
+		accepted[id] = q
+	}
+	checkSeats(t, a, c, tt.ID, accepted)
+}
+
+// churn cancels every order on one server while a buyer orders the same
+// seats again on the other, at once; it returns the answered re-buys.
+func churn(t *testing.T, cancels, buys *testServer, c catalogue, ttID string, orders map[string]int64) map[string]int64 {
+	var mu sync.Mutex
+	rebought := map[string]int64{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for id, q := range orders {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			if r, err := cancels.try("POST", "/api/v1/orders/"+id+"/cancel", c.organizer, nil); err != nil || r.StatusCode != 200 {
+				t.Errorf("cancel %s: %v %v", id, err, r.body)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			r, err := buys.try("POST", "/api/v1/orders", c.attendee, orderBody(c.event.ID, ttID, int(q)))
+			switch {
+			case err != nil:
+				t.Errorf("rebuy: %v", err)
+			case r.StatusCode == 201:
+				var o admit.Order
+				if err := json.Unmarshal(r.body, &o); err != nil {
+					t.Errorf("rebuy answer %s: %v", r.body, err)
+				}
+				mu.Lock()
+				rebought[o.ID] = q
+				mu.Unlock()
+			case r.StatusCode != 409: // sold out at that moment is fine
+				t.Errorf("rebuy: %d %s", r.StatusCode, r.body)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return rebought
+}
+
+// checkSeats checks that the seats of the live (pending or paid) orders
+// plus the seats available make the quantity exactly: none counted twice,
+// none lost.
+func checkSeats(t *testing.T, s *testServer, c catalogue, ttID string, orders map[string]int64) {
+	t.Helper()
+	var live int64
+	for id, q := range orders {
+		var o admit.Order
+		s.call("GET", "/api/v1/orders/"+id, c.organizer, nil).want(t, 200).decode(t, &o)
+		switch o.Status {
+		case admit.OrderPending, admit.OrderPaid:
+			live += q
+		case admit.OrderCancelled:
+		default:
+			t.Fatalf("order %s is %s", id, o.Status)
+		}
+	}
+	var tt admit.TicketType
+	s.call("GET", "/api/v1/events/"+c.event.ID+"/ticket-types/"+ttID, "", nil).want(t, 200).decode(t, &tt)
+	if live > tt.Quantity || live+*tt.Available != tt.Quantity {
+		t.Fatalf("%d seats in live orders and %d available of %d", live, *tt.Available, tt.Quantity)
+	}
 }
 
 // TestCrashLosesNoAcknowledgedOrder kills admit serve (SIGKILL) in the middle
