@@ -312,7 +312,9 @@ func requestHash(r *http.Request, body []byte) string {
 
 // canonicalJSON re-encodes a JSON body with its object keys sorted, its
 // strings escaped one way and no insignificant whitespace; numbers keep
-// their literal. A body that is not one JSON value stays as it is.
+// their literal, except that whole numbers written as floats (2.0) are
+// written as the integers the API takes them for. A body that is not one
+// JSON value stays as it is.
 func canonicalJSON(body []byte) []byte {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
@@ -323,6 +325,7 @@ func canonicalJSON(body []byte) []byte {
 	if _, err := d.Token(); err != io.EOF { // more after the value: not one JSON value
 		return body
 	}
+	v, _ = wholeNumbers(v)
 	out, err := json.Marshal(v)
 	if err != nil {
 		return body

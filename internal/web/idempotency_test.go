@@ -194,7 +194,7 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 			}
 			// The same JSON laid out, escaped or ordered differently is the
 			// same request.
-			for _, same := range []string{"{\n  \"qty\": 1\n}\n", `{"q\u0074y":1}`} {
+			for _, same := range []string{"{\n  \"qty\": 1\n}\n", `{"q\u0074y":1}`, `{"qty":1.0}`, `{"qty":1e0}`} {
 				if again := do(t, "usr_a", "key-1", "/orders", same); again.body != first.body || !again.replayed {
 					t.Errorf("%q = %d %s replayed=%v, want the first answer replayed", same, again.status, again.body, again.replayed)
 				}

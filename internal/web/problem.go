@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,6 +147,8 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 		}
 	}
 	switch {
+	case status == 400 && msg == "validation failed" && slices.ContainsFunc(fields, isOutOfRange):
+		msg = "the request body holds a number beyond any field's range"
 	case status == 400 && msg == "validation failed":
 		msg = "the request body is not valid JSON"
 	case status == 415:
@@ -171,13 +174,20 @@ func fieldError(d *huma.ErrorDetail) admit.FieldError {
 		if m[1] != "" {
 			f.Location = d.Location + "." + m[1]
 		}
-		if strings.Contains(m[2], "int") {
+		switch {
+		case strings.Contains(m[2], "int"):
 			f.Message = "must be a whole number in range"
+		case m[2] == "float64":
+			f.Message = outOfRange // only a number can fail to decode into any
 		}
 		return f
 	}
 	return admit.FieldError{Location: d.Location, Message: d.Message}
 }
+
+const outOfRange = "holds a number out of range"
+
+func isOutOfRange(f admit.FieldError) bool { return f.Message == outOfRange }
 
 // unmarshalError matches encoding/json's UnmarshalTypeError: the JSON path
 // after the Go type's name, and the Go type.

@@ -75,6 +75,7 @@ func NewServer(cfg Config) *Server {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A token from POST /api/v1/auth/token"},
 	}
 	hc.CreateHooks = nil // no $schema links in responses
+	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	s.api = humago.New(s.router, hc)
 	s.router.idem.bodyless = s.takesNoBody
 	s.api.UseMiddleware(s.requireToken)
