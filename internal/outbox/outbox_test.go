@@ -30,12 +30,14 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 
 		calls := map[int64]int{}
 		fixed := false
+		var order []int64
 		d := New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour, func(ctx context.Context, m store.OutboxMessage) error {
 			calls[m.Seq]++
 			return nil
 		})
 		d.Handle("order.paid", func(ctx context.Context, m store.OutboxMessage) error {
 			calls[m.Seq]++
+			order = append(order, m.Seq)
 			if !fixed && (len(calls) == 1 || calls[m.Seq] > 1) {
 				return errors.New("provider down") // the first message never gets through
 			}
@@ -44,6 +46,9 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 		n, err := d.DeliverDue(ctx)
 		if err != nil || n != 1 {
 			t.Fatalf("first round delivered %d, %v; want 1 of 2", n, err)
+		}
+		if len(order) != 2 || order[0] > order[1] {
+			t.Fatalf("delivered %v: want both, in the order of the changes", order)
 		}
 		if n, _ := d.DeliverDue(ctx); n != 0 {
 			t.Fatalf("a failed message was retried before its backoff (%d delivered)", n)
@@ -100,30 +105,11 @@ func TestDeliveryRetriesAndDeadLetters(t *testing.T) {
 // placeFreeOrders places n free orders; each writes an order.paid message.
 func placeFreeOrders(t *testing.T, db *store.DB, n int) {
 	t.Helper()
-	ctx := context.Background()
-	now := db.Now()
-	// Outbox rows come from state changes: a free order writes order.paid.
-	sys := admit.NewContextWithUser(ctx, admit.System)
-	u, err := db.CreateUser(sys, admit.NewUser{Email: "o@example.com", Name: "O", Role: admit.RoleOrganizer, Organization: "O"}, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	org := admit.NewContextWithUser(ctx, u)
-	c := &admit.City{Name: "Oslo", Country: "NO", TimeZone: "Europe/Oslo"}
-	must(t, db.CreateCity(sys, c))
-	l := &admit.Location{CityID: c.ID, Name: "Hall"}
-	must(t, db.CreateLocation(org, l))
-	ev := &admit.Event{Title: "E", CityID: c.ID, LocationID: l.ID, StartsAt: now.Add(48 * time.Hour), EndsAt: now.Add(50 * time.Hour)}
-	must(t, db.CreateEvent(org, ev))
-	tt := &admit.TicketType{EventID: ev.ID, Name: "Free", Price: admit.Money{Currency: "NOK"}, Quantity: 10}
-	must(t, db.CreateTicketType(org, tt))
-	_, err = db.PublishEvent(org, ev.ID)
-	must(t, err)
+	s := storetest.NewOnsale(t, db, admit.ProviderManual, admit.Money{Currency: "NOK"}, 10)
 	for range n {
-		_, err := db.CreateOrder(org, admit.NewOrder{EventID: ev.ID, Items: []admit.NewOrderItem{{TicketTypeID: tt.ID, Quantity: 1}}})
+		_, err := db.CreateOrder(s.Organizer, s.Order(1))
 		must(t, err)
 	}
-
 }
 
 // wantGauges checks the outbox gauges a scrape of /metrics would show.

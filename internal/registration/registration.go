@@ -142,9 +142,9 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 	return s.DB.CompleteRefund(ctx, r.ID, "succeeded", ref)
 }
 
-// StopPayment is the outbox handler of order.cancelled: an order released
-// while pending (by its buyer, or with its event) has its payment stopped,
-// so that nobody pays for seats that are gone. An order that expired keeps
+// StopPayment is the outbox handler of order.cancelled: an order cancelled
+// unpaid (by its buyer, or with its event) has its payment stopped, so that
+// nobody pays for seats that are gone. An order that merely expired keeps
 // its payment open: a late payment may still get seats (and is refunded
 // when it cannot).
 func (s *Service) StopPayment(ctx context.Context, m store.OutboxMessage) error {
@@ -155,7 +155,7 @@ func (s *Service) StopPayment(ctx context.Context, m store.OutboxMessage) error 
 	if err := json.Unmarshal(m.Payload, &p); err != nil {
 		return fmt.Errorf("registration: order.cancelled payload: %w", err)
 	}
-	if p.From != admit.OrderPending {
+	if p.From != admit.OrderPending && p.From != admit.OrderExpired {
 		return nil // it was paid: its refund is under way
 	}
 	o, err := s.DB.FindOrder(admit.NewContextWithUser(ctx, admit.System), p.OrderID)

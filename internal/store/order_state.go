@@ -40,15 +40,28 @@ func (tx *Tx) orderTx(ctx context.Context, id string, managersOnly bool) (*admit
 	return o, nil
 }
 
-// ReleaseOrder gives up a pending order's hold at once: ECONFLICT on a paid
-// order (cancel it instead).
+// ReleaseOrder gives up a pending order's hold at once, or an expired
+// order's claim to a late payment: ECONFLICT on a paid order (cancel it
+// instead).
 func (db *DB) ReleaseOrder(ctx context.Context, id string) (*admit.Order, error) {
 	return db.changeOrder(ctx, id, false, func(tx *Tx, o *admit.Order) error {
 		if o.Status == admit.OrderPaid {
 			return admit.Errorf(admit.ECONFLICT, "the order is paid: cancel it instead (POST /api/v1/orders/%s/cancel)", o.ID)
 		}
-		return tx.release(ctx, o, admit.OrderCancelled)
+		return tx.withdraw(ctx, o)
 	})
+}
+
+// withdraw cancels an unpaid order: a pending one gives its seats back; an
+// expired one (whose seats went back with its hold, swept or not) is
+// cancelled all the same, so that it answers alike before and after the
+// sweeper and a late payment can no longer revive it (the outbox stops
+// its payment).
+func (tx *Tx) withdraw(ctx context.Context, o *admit.Order) error {
+	if o.Status == admit.OrderExpired {
+		return tx.setOrderStatus(ctx, o, admit.OrderCancelled, nil)
+	}
+	return tx.release(ctx, o, admit.OrderCancelled)
 }
 
 // AbandonOrder releases a pending order whose payment could not be started
@@ -73,7 +86,7 @@ func (db *DB) AbandonOrder(ctx context.Context, id string) (*admit.Order, error)
 func (db *DB) CancelOrder(ctx context.Context, id string) (*admit.Order, error) {
 	return db.changeOrder(ctx, id, false, func(tx *Tx, o *admit.Order) error {
 		if o.Status != admit.OrderPaid {
-			return tx.release(ctx, o, admit.OrderCancelled)
+			return tx.withdraw(ctx, o)
 		}
 		return tx.cancelPaid(ctx, o, false)
 	})
@@ -498,7 +511,7 @@ func (db *DB) CancelEventOrders(ctx context.Context, eventID string) error {
 		return fmt.Errorf("store: event %s is %s, not cancelled: its orders stay", eventID, status)
 	}
 	for {
-		ids, err := db.orderIDs(ctx, `event_id = $1 AND status IN ('pending', 'paid') ORDER BY id LIMIT 100`, eventID)
+		ids, err := db.orderIDs(ctx, `event_id = $1 AND status IN ('pending', 'expired', 'paid') ORDER BY id LIMIT 100`, eventID)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -506,8 +519,8 @@ func (db *DB) CancelEventOrders(ctx context.Context, eventID string) error {
 			switch o.Status {
 			case admit.OrderPaid:
 				return tx.cancelPaid(ctx, o, true)
-			case admit.OrderPending:
-				return tx.release(ctx, o, admit.OrderCancelled)
+			case admit.OrderPending, admit.OrderExpired:
+				return tx.withdraw(ctx, o)
 			}
 			return nil // settled meanwhile
 		})

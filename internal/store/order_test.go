@@ -174,6 +174,59 @@ func TestExpiredHoldsStopCountingAtExpiry(t *testing.T) {
 	})
 }
 
+// An expired order can be cancelled by its buyer, before the sweeper
+// records its expiry or after, with the same answer; cancelled, it can no
+// longer be paid late. Its event's cancellation cancels it too.
+func TestCancellingAnExpiredOrder(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(500), admit.ProviderManual)
+		var orders []*admit.Order
+		for i := range 3 {
+			o, err := s.order(s.attendees[i], 2)
+			must(t, "order", err)
+			orders = append(orders, o)
+		}
+		s.setNow(orders[0].ExpiresAt)
+		unswept, err := s.db.CancelOrder(s.attendees[0], orders[0].ID)
+		must(t, "cancel an expired order the sweeper has not seen", err)
+		if n, err := s.db.ExpireOrders(context.Background(), 10); err != nil || n != 2 {
+			t.Fatalf("ExpireOrders = %d, %v; want the other two", n, err)
+		}
+		swept, err := s.db.ReleaseOrder(s.attendees[1], orders[1].ID)
+		must(t, "release an expired order the sweeper recorded", err)
+		if unswept.Status != admit.OrderCancelled || swept.Status != admit.OrderCancelled {
+			t.Fatalf("cancelled expired orders are %s and %s, want cancelled", unswept.Status, swept.Status)
+		}
+		if _, err := s.db.MarkPaid(s.org, orders[1].ID); admit.ErrorCode(err) != admit.ECONFLICT {
+			t.Fatalf("a late payment of a cancelled order: %v, want a conflict", err)
+		}
+		_, err = s.db.CancelEvent(s.org, s.event.ID)
+		must(t, "CancelEvent", err)
+		withEvent, err := s.db.FindOrder(s.attendees[2], orders[2].ID)
+		must(t, "FindOrder", err)
+		if withEvent.Status != admit.OrderCancelled {
+			t.Fatalf("an expired order of a cancelled event is %s, want cancelled (its payment stopped)", withEvent.Status)
+		}
+		if sold, held := s.counts(t); sold != 0 || held != 0 {
+			t.Fatalf("sold %d, held %d: no seat may be given back twice", sold, held)
+		}
+		// Each cancellation tells the outbox what it was, to stop its payment.
+		var from []string
+		rows, err := s.db.primary.Query(`SELECT payload FROM outbox WHERE topic = 'order.cancelled' ORDER BY seq`)
+		must(t, "outbox", err)
+		for rows.Next() {
+			var payload string
+			rows.Scan(&payload)
+			_, rest, _ := strings.Cut(payload, `"from":"`)
+			status, _, _ := strings.Cut(rest, `"`)
+			from = append(from, status)
+		}
+		if !slices.Equal(from, []string{"pending", "expired", "expired"}) {
+			t.Fatalf("order.cancelled rows from %v, want pending (unswept), expired, expired", from)
+		}
+	})
+}
+
 func TestFreeOrdersArePaidAtOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 5, eur(0), admit.ProviderStripe)

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/admit-events/admit"
@@ -43,6 +45,8 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 		})
 		return err
 	})
+	// RETURNING keeps no order: deliver in the order of the changes.
+	slices.SortFunc(msgs, func(a, b OutboxMessage) int { return cmp.Compare(a.Seq, b.Seq) })
 	return msgs, err
 }
 

@@ -76,8 +76,8 @@ func (h *handler) registerOrders() {
 			return answer(h, ctx, o, err)
 		})
 
-	h.orderAction("releaseOrder", http.MethodDelete, "/orders/{id}", "Release a pending order's hold at once (409 when paid: cancel it)", h.Orders.ReleaseOrder)
-	h.orderAction("cancelOrder", http.MethodPost, "/orders/{id}/cancel", "Unregister: release, or cancel a paid order and refund per the event's policy", h.Orders.CancelOrder)
+	h.orderAction("releaseOrder", http.MethodDelete, "/orders/{id}", "Release a pending order's hold at once, or give up an expired order so that it can no longer be paid late (409 when paid: cancel it)", h.Orders.ReleaseOrder)
+	h.orderAction("cancelOrder", http.MethodPost, "/orders/{id}/cancel", "Unregister: release a pending or expired order, or cancel a paid order and refund per the event's policy", h.Orders.CancelOrder)
 	h.orderAction("markOrderPaid", http.MethodPost, "/orders/{id}/mark-paid", "Confirm a manual payment (the event's organizers); "+
 		"after the hold lapsed the seats are taken again, and when they are gone the order is answered failed, its money to be given back", h.Orders.MarkPaid)
 	h.orderAction("cancelTicket", http.MethodPost, "/tickets/{id}/cancel", "Unregister one ticket: its seat returns, its price is refunded per policy", h.Orders.CancelTicket)
