@@ -95,6 +95,16 @@ func TestOrderLifecycleThroughTheAPI(t *testing.T) {
 			!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") {
 			t.Fatalf("CSV: %v %q %v", err, r.body, r.Header)
 		}
+		// Personal data: no shared cache keeps it, and the list's two forms
+		// are told apart by Accept.
+		if r.Header.Get("Cache-Control") != "private, no-store" || r.Header.Get("Vary") != "Accept" {
+			t.Fatalf("attendee CSV with Cache-Control %q, Vary %q", r.Header.Get("Cache-Control"), r.Header.Get("Vary"))
+		}
+		for _, path := range []string{"/api/v1/users?eid=" + c.event.ID, "/api/v1/orders/" + o.ID, "/api/v1/me/tickets"} {
+			if cc := s.call("GET", path, c.organizer, nil).want(t, 200).Header.Get("Cache-Control"); cc != "private, no-store" {
+				t.Fatalf("GET %s: Cache-Control %q, want private, no-store", path, cc)
+			}
+		}
 		var fields []map[string]any // the CSV's columns are the JSON's fields
 		s.call("GET", "/api/v1/users?eid="+c.event.ID, c.organizer, nil).want(t, 200).decode(t, &struct{ Items any }{&fields})
 		if got, want := slices.Sorted(slices.Values(rows[0])), slices.Sorted(maps.Keys(fields[0])); !slices.Equal(got, want) {

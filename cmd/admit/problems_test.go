@@ -43,6 +43,8 @@ func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
 		{"ends before start", "PATCH", "/api/v1/events/" + c.event.ID, c.organizer, `{"ends_at":"2000-01-01T00:00:00Z"}`, 422, "body.ends_at"},
 		{"bad currency", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EURO"},"quantity":1}`, 422, "body.price.currency"},
 		{"negative price", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":-1,"currency":"EUR"},"quantity":1}`, 422, "body.price.amount"},
+		{"zero max per order", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"max_per_order":0}`, 422, "body.max_per_order"},
+		{"zero min per order", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"min_per_order":0}`, 422, "body.min_per_order"},
 		{"max below min", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"min_per_order":5,"max_per_order":2}`, 422, "body.max_per_order"},
 		{"bad limit", "GET", "/api/v1/events?limit=1000", "", "", 400, "query.limit"},
 		{"bad cursor", "GET", "/api/v1/events?cursor=%00%01", "", "", 400, "query.cursor"},

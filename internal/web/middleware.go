@@ -125,6 +125,8 @@ func requestID(r *http.Request) string {
 
 // authenticate puts the caller named by a bearer token into the context.
 // A request without a token is anonymous; a bad token is refused at once.
+// An answer to a caller is theirs alone: no cache keeps it unless its
+// handler says otherwise (a public catalogue read).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -144,6 +146,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			WriteProblem(w, ProblemFor(r.Context(), s.log, "authenticate", err))
 			return
 		}
+		w.Header().Set("Cache-Control", "private, no-store")
 		next.ServeHTTP(w, r.WithContext(admit.NewContextWithUser(r.Context(), u)))
 	})
 }

@@ -55,6 +55,7 @@ type registrantsInput struct {
 type streamOutput struct {
 	ContentType        string `header:"Content-Type"`
 	ContentDisposition string `header:"Content-Disposition"`
+	Vary               string `header:"Vary"`
 	Body               func(huma.Context)
 }
 
@@ -146,7 +147,7 @@ var (
 // one row at a time.
 func (h *handler) registrantsCSV(ctx context.Context, eventID string) *streamOutput {
 	return &streamOutput{ContentType: "text/csv; charset=utf-8", ContentDisposition: `attachment; filename="registrants-` + eventID + `.csv"`,
-		Body: func(hc huma.Context) {
+		Vary: "Accept", Body: func(hc huma.Context) {
 			_, rw := humago.Unwrap(hc)
 			rc := http.NewResponseController(rw)
 			w := csv.NewWriter(hc.BodyWriter())
@@ -193,7 +194,7 @@ func (h *handler) listRegistrants(ctx context.Context, in *registrantsInput) (*s
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	return &streamOutput{ContentType: "application/json", Body: func(hc huma.Context) { hc.BodyWriter().Write(body) }}, nil
+	return &streamOutput{ContentType: "application/json", Vary: "Accept", Body: func(hc huma.Context) { hc.BodyWriter().Write(body) }}, nil
 }
 
 // csvSafe keeps names that start like a formula from running in a spreadsheet.
