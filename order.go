@@ -184,12 +184,12 @@ type OrderService interface {
 type Registrant struct {
 	TicketID       string       `json:"ticket_id"`
 	OrderID        string       `json:"order_id"`
-	OrderStatus    OrderStatus  `json:"order_status"`
+	OrderStatus    OrderStatus  `json:"order_status" enum:"pending,paid,expired,cancelled,failed"`
 	BuyerID        string       `json:"buyer_id"`
 	TicketTypeID   string       `json:"ticket_type_id"`
 	TicketTypeName string       `json:"ticket_type_name"`
 	AttendeeName   string       `json:"attendee_name"`
 	AttendeeEmail  string       `json:"attendee_email"`
-	TicketStatus   TicketStatus `json:"ticket_status"`
+	TicketStatus   TicketStatus `json:"ticket_status" enum:"valid,cancelled"`
 	CheckedInAt    *time.Time   `json:"checked_in_at"`
 }

@@ -39,6 +39,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			Security    *[]map[string][]string     `json:"security"`
 			Responses   map[string]json.RawMessage `json:"responses"`
 			Parameters  []parameter                `json:"parameters"`
+			RequestBody json.RawMessage            `json:"requestBody"`
 		} `json:"paths"`
 		Components struct {
 			Schemas map[string]struct {
@@ -76,6 +77,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 		if !has4xx {
 			t.Errorf("%s documents no 4xx response", p)
+		}
+		_, tooLarge := op.Responses["413"]
+		_, unsupported := op.Responses["415"]
+		if takesBody := op.RequestBody != nil; tooLarge != takesBody || unsupported != takesBody {
+			t.Errorf("%s: takes a body: %v, documents 413: %v, 415: %v", p, takesBody, tooLarge, unsupported)
 		}
 		for _, q := range op.Parameters {
 			if want := map[string]string{"limit": "integer", "min_price": "integer", "free": "boolean", "cursor": "string"}[q.Name]; want != "" && q.Schema.Type != want {

@@ -3,6 +3,7 @@ package stripe_test
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func TestParseWebhookRejects(t *testing.T) {
 	replayed := "t=" + strconv.FormatInt(now.Unix(), 10) + "," + old
 	notJSON, notJSONHeader := signed(testSecret, []byte(`{"id":"evt_1",`), now)
 	noEvent, noEventHeader := signed(testSecret, []byte(`{"hello":"world"}`), now)
+	array, arrayHeader := signed(testSecret, []byte(`[]`), now)
 
 	for _, tc := range []struct {
 		name    string
@@ -73,11 +75,15 @@ func TestParseWebhookRejects(t *testing.T) {
 		{"fresh timestamp before an old signature", oldBody, replayed},
 		{"unparsable JSON", notJSON, notJSONHeader},
 		{"not an event", noEvent, noEventHeader},
+		{"not an object", array, arrayHeader},
 	} {
 		_, err := c.ParseWebhook(tc.payload, tc.header, now)
 		t.Logf("%s: %v", tc.name, err)
 		if admit.ErrorCode(err) != admit.EINVALID || admit.ErrorMessage(err) == "" {
 			t.Errorf("%s: %v, want an invalid error with a message", tc.name, err)
+		}
+		if strings.Contains(admit.ErrorMessage(err), "Go ") { // "Go value of type …": ours, not the client's business
+			t.Errorf("%s: %q names our code", tc.name, admit.ErrorMessage(err))
 		}
 	}
 }
