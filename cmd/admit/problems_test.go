@@ -45,6 +45,8 @@ func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
 		{"negative price", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":-1,"currency":"EUR"},"quantity":1}`, 422, "body.price.amount"},
 		{"zero max per order", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"max_per_order":0}`, 422, "body.max_per_order"},
 		{"zero min per order", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"min_per_order":0}`, 422, "body.min_per_order"},
+		{"empty path segment", "POST", "/api/v1/tickets//cancel", c.attendee, "", 404, ""},
+		{"dot path segment", "GET", "/api/v1/events/./" + c.event.ID, "", "", 404, ""},
 		{"max below min", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":1,"min_per_order":5,"max_per_order":2}`, 422, "body.max_per_order"},
 		{"bad limit", "GET", "/api/v1/events?limit=1000", "", "", 400, "query.limit"},
 		{"bad cursor", "GET", "/api/v1/events?cursor=%00%01", "", "", 400, "query.cursor"},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"path"
 	"slices"
 	"sync"
 )
@@ -37,6 +38,12 @@ func (rt *Router) Patterns() []string {
 
 // ServeHTTP dispatches r, turning the mux's plain-text 404 and 405 into problems.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !cleanPath(r.URL.Path) {
+		// The mux would redirect to the clean path, which a client may
+		// follow to another resource than it named, even with a POST.
+		WriteProblem(w, NewProblem(404, "no route for "+r.Method+" "+r.URL.Path+": paths have no empty, . or .. segments"))
+		return
+	}
 	h, pattern := rt.mux.Handler(r)
 	if pattern != "" {
 		if st := rt.idempotencyStore(pattern); st != nil {
@@ -51,21 +58,22 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	// No route: let the mux say which (404, 405 with Allow, a redirect).
+	// No route: let the mux say which (404, or 405 with Allow).
 	rec := &headerRecorder{header: http.Header{}}
 	h.ServeHTTP(rec, r)
-	switch rec.status {
-	case http.StatusNotFound:
-		WriteProblem(w, NewProblem(404, "no route for "+r.Method+" "+r.URL.Path))
-	case http.StatusMethodNotAllowed:
+	if rec.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.header.Get("Allow"))
 		WriteProblem(w, NewProblem(405, r.Method+" is not allowed here; allowed: "+rec.header.Get("Allow")))
-	default:
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.status)
+		return
 	}
+	WriteProblem(w, NewProblem(404, "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// cleanPath reports whether p has no empty, . or .. segments (a trailing
+// slash aside).
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	return c == p || c+"/" == p
 }
 
 // headerRecorder keeps a status and headers and drops the body.
