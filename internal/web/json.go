@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 
@@ -51,11 +50,10 @@ func wholeNumbers(v any) (any, bool) {
 		if _, err := v.Int64(); err == nil {
 			return v, false
 		}
-		f, err := v.Float64()
-		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return v, false // a fraction, or too large to be exact: let it fail
+		if n, ok := integerLiteral(string(v)); ok {
+			return json.Number(n), true
 		}
-		return json.Number(strconv.FormatInt(int64(f), 10)), true
+		return v, false // a fraction, or beyond int64: let it fail
 	case []any:
 		for i, x := range v {
 			var c bool
@@ -70,4 +68,41 @@ func wholeNumbers(v any) (any, bool) {
 		}
 	}
 	return v, changed
+}
+
+// integerLiteral returns the integer a JSON number literal (2.0, 1e2,
+// -3.00E+1) denotes exactly, written as digits, if it is one that fits in
+// an int64. It reads the decimal literal itself, since a float64 would take
+// 1.0000000000000001 for 1; exponents beyond ±100 are refused, not computed.
+func integerLiteral(lit string) (string, bool) {
+	neg := strings.HasPrefix(lit, "-")
+	mantissa, exponent, scaled := strings.Cut(strings.ToLower(strings.TrimPrefix(lit, "-")), "e")
+	exp := 0
+	if scaled {
+		e, err := strconv.Atoi(exponent)
+		if err != nil || e < -100 || e > 100 {
+			return "", false
+		}
+		exp = e
+	}
+	whole, frac, _ := strings.Cut(mantissa, ".")
+	digits := strings.TrimLeft(whole+frac, "0")
+	exp -= len(frac)
+	for strings.HasSuffix(digits, "0") {
+		digits, exp = digits[:len(digits)-1], exp+1
+	}
+	if digits == "" {
+		return "0", true
+	}
+	if exp < 0 {
+		return "", false // a fraction
+	}
+	n, err := strconv.ParseInt(digits+strings.Repeat("0", exp), 10, 64)
+	if err != nil {
+		return "", false
+	}
+	if neg {
+		n = -n
+	}
+	return strconv.FormatInt(n, 10), true
 }
