@@ -44,20 +44,6 @@ func Register(api huma.API, d Deps) {
 	h.registerWebhooks()
 	documentReplays(api.OpenAPI())
 	documentTypedQuery(api.OpenAPI())
-	undocumentBodyErrors(api.OpenAPI())
-}
-
-// undocumentBodyErrors drops the 413 and 415 answers op() gives every
-// write from the operations that take no body: they ignore any sent.
-func undocumentBodyErrors(doc *huma.OpenAPI) {
-	for _, item := range doc.Paths {
-		for _, op := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
-			if op != nil && op.RequestBody == nil {
-				delete(op.Responses, "413")
-				delete(op.Responses, "415")
-			}
-		}
-	}
 }
 
 // documentTypedQuery gives the query parameters the handlers parse from
