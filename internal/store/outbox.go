@@ -153,10 +153,13 @@ const OutboxRetention = 7 * 24 * time.Hour
 
 // PruneOutbox deletes up to limit messages delivered before cutoff, so that
 // the outbox does not grow with every order ever placed. Dead and pending
-// messages are kept whatever their age.
+// messages are kept whatever their age, and so is the last message: SQLite
+// numbers a new row after the highest left, and a sequence number must
+// never name two messages (handlers are keyed by it).
 func (db *DB) PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	res, err := db.primary.ExecContext(ctx, `DELETE FROM outbox WHERE seq IN
-		(SELECT seq FROM outbox WHERE delivered_at < $1 ORDER BY delivered_at LIMIT $2)`, ts(cutoff), limit)
+		(SELECT seq FROM outbox WHERE delivered_at < $1 AND seq < (SELECT MAX(seq) FROM outbox) ORDER BY delivered_at LIMIT $2)`,
+		ts(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("store: prune outbox: %w", err)
 	}
