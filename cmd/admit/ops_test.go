@@ -235,7 +235,7 @@ func TestOutboxCommandRevivesDeadLetters(t *testing.T) {
 				t.Errorf("outbox %v: %v, want a usage error", bad, err)
 			}
 		}
-		if out, err := outbox("retry", "--seq", fmt.Sprint(seq)); err != nil || !strings.HasPrefix(out, "1 dead message(s) back in line") {
+		if out, err := outbox("retry", "--seq", fmt.Sprintf("%d,%d", seq, seq)); err != nil || out != "1 dead message(s) back in line\n" {
 			t.Fatalf("outbox retry: %v\n%s", err, out)
 		}
 		if out, err := outbox("retry", "--all"); err != nil || !strings.HasPrefix(out, "0 dead") {
@@ -249,4 +249,29 @@ func TestOutboxCommandRevivesDeadLetters(t *testing.T) {
 			t.Fatalf("after retry the workers claim %+v, %v; want message %d on its first attempt", revived, err, seq)
 		}
 	})
+}
+
+// TestOutboxCommandRefusesAWrongDatabase: pointed at a directory without a
+// database, or at one not migrated, admit outbox says so instead of
+// creating or migrating one and reporting nothing dead.
+func TestOutboxCommandRefusesAWrongDatabase(t *testing.T) {
+	ctx := context.Background()
+	missing := filepath.Join(t.TempDir(), "nothing")
+	err := run(ctx, []string{"outbox", "list", "--data-dir", missing}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no Admit database") {
+		t.Fatalf("outbox list on a missing database: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("outbox list created %s: %v", missing, err)
+	}
+	bare := t.TempDir()
+	db, err := store.Open(ctx, store.Config{DataDir: bare}) // a database file, never migrated
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	err = run(ctx, []string{"outbox", "retry", "--all", "--data-dir", bare}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "admit migrate") {
+		t.Fatalf("outbox retry on an unmigrated database: %v", err)
+	}
 }

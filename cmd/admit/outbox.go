@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -66,15 +68,27 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return usageError{outboxUsage}
 }
 
+// withDB runs f on the configured database as it is: a command that reads
+// or repairs the outbox must not create an empty database (and report it
+// clean) when pointed at the wrong place, nor migrate a live one.
 func withDB(ctx context.Context, c *Config, stderr io.Writer, f func(*store.DB) error) error {
-	db, err := openDB(ctx, c, stderr)
+	slog.SetDefault(newLogger(c.LogLevel, stderr))
+	db, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, DataDir: c.DataDir, MaxConns: c.DatabaseMaxConns, MustExist: true})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	pending, err := db.PendingMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("the database lacks %d migration(s) (%s…): run admit migrate with the same flags first", len(pending), pending[0])
+	}
 	return f(db)
 }
 
+// parseSeqs reads a comma-separated list of sequence numbers, once each.
 func parseSeqs(s string) ([]int64, error) {
 	if s == "" {
 		return nil, nil
@@ -87,7 +101,8 @@ func parseSeqs(s string) ([]int64, error) {
 		}
 		seqs = append(seqs, n)
 	}
-	return seqs, nil
+	slices.Sort(seqs)
+	return slices.Compact(seqs), nil
 }
 
 // listOutbox prints the backlog, then the dead messages with their last error.

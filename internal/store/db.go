@@ -26,6 +26,7 @@ type Config struct {
 	DataDir     string   // where the SQLite file lives
 	ReplicaURLs []string // PostgreSQL read replicas for lag-tolerant reads
 	MaxConns    int      // PostgreSQL pool size per process (0: 8)
+	MustExist   bool     // SQLite: refuse to create a new database file
 }
 
 // DB is a handle on the system of record.
@@ -91,10 +92,15 @@ func (db *DB) openSQLite(cfg Config) error {
 	db.engine = sqliteEngine
 	path := strings.TrimPrefix(strings.TrimPrefix(cfg.URL, "sqlite:"), "file:")
 	if path == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return fmt.Errorf("store: data dir: %w", err)
-		}
 		path = filepath.Join(cfg.DataDir, "admit.db")
+		if !cfg.MustExist {
+			if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+				return fmt.Errorf("store: data dir: %w", err)
+			}
+		}
+	}
+	if _, err := os.Stat(path); cfg.MustExist && err != nil {
+		return fmt.Errorf("store: no Admit database at %s (--data-dir, --database-url): %w", path, err)
 	}
 	// busy_timeout lets other processes (admit user create) wait their turn;
 	// _txlock=immediate takes the write lock at BEGIN, so a transaction never

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 )
 
@@ -20,6 +21,32 @@ const migrationLock = 0x61646d6974 // "admit"
 // Migrate applies the embedded migrations not yet recorded, in name order,
 // each in its own transaction. Several processes may call it at once.
 func (db *DB) Migrate(ctx context.Context) error { return db.migrateBefore(ctx, "") }
+
+// PendingMigrations lists the embedded migrations the database has not
+// recorded, in the order Migrate would apply them.
+func (db *DB) PendingMigrations(ctx context.Context) ([]string, error) {
+	names, err := fs.Glob(migrations, "migrations/"+string(db.engine)+"/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		return nil, err // else an unreachable database would look unmigrated
+	}
+	var recorded []string
+	if rows, err := db.primary.QueryContext(ctx, `SELECT name FROM schema_migrations`); err == nil { // else no table: none applied
+		if recorded, err = scanAll(rows, func(s scanner) (name string, err error) { return name, s.Scan(&name) }); err != nil {
+			return nil, fmt.Errorf("store: migrations table: %w", err)
+		}
+	}
+	var pending []string
+	for _, name := range names {
+		if base := path.Base(name); !slices.Contains(recorded, base) {
+			pending = append(pending, base)
+		}
+	}
+	sort.Strings(pending)
+	return pending, nil
+}
 
 // migrateBefore applies the migrations whose names sort before stop (all
 // when stop is ""): tests use it to build an older schema to upgrade.
