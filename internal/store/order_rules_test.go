@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// The rules below are each checked on both engines, and on PostgreSQL on
+// both of its order paths: the one-statement hold of a single paid ticket
+// type, and the ordinary path of the rest.
+
+// A paid order confirmed again, by hand or by another notice of the
+// provider, keeps its tickets and seats: nothing is issued twice.
+func TestConfirmingAPaidOrderAgainChangesNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		o := s.paidOrder(t, s.attendees[0], 3)
+		again, err := s.db.MarkPaid(s.org, o.ID)
+		must(t, "MarkPaid again", err)
+		sys := admit.NewContextWithUser(context.Background(), admit.System)
+		notice, err := s.db.ConfirmPayment(sys, Payment{Provider: admit.ProviderManual, NoticeID: "evt_2", OrderID: o.ID, Amount: eur(3000)})
+		must(t, "ConfirmPayment of a paid order", err)
+		for _, got := range []*admit.Order{again, notice} {
+			if got.Status != admit.OrderPaid || len(got.Tickets) != 3 {
+				t.Fatalf("confirmed again: %s with %d tickets, want paid with 3", got.Status, len(got.Tickets))
+			}
+		}
+		if sold, _ := s.counts(t); sold != 3 || len(s.outboxMessages(t, "order.paid", o.ID)) != 1 {
+			t.Fatalf("sold %d, %d order.paid messages; want 3 and 1", sold, len(s.outboxMessages(t, "order.paid", o.ID)))
+		}
+	})
+}
+
+// A payment notice naming another payment than the order's is refused.
+func TestPaymentOfAnotherIntentIsRefused(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
+		o, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		must(t, "SetPayment", s.db.SetPayment(context.Background(), o.ID, "pi_1", "secret"))
+		sys := admit.NewContextWithUser(context.Background(), admit.System)
+		_, err = s.db.ConfirmPayment(sys, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_1", OrderID: o.ID, Ref: "pi_other", Amount: eur(2000)})
+		if admit.ErrorCode(err) != admit.EINVALID {
+			t.Fatalf("a payment of another intent: %v, want invalid", err)
+		}
+		got, err := s.db.FindOrder(s.attendees[0], o.ID)
+		must(t, "FindOrder", err)
+		if got.Status != admit.OrderPending || len(got.Tickets) != 0 {
+			t.Fatalf("after a foreign payment: %s with %d tickets", got.Status, len(got.Tickets))
+		}
+	})
+}
+
+// A draft event, or a ticket type whose sale has ended, sells nothing: no
+// order, no hold, on either path.
+func TestOrdersOutsideTheSale(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		draft := &admit.Event{Title: "Draft", CityID: s.event.CityID, LocationID: s.event.LocationID,
+			StartsAt: s.event.StartsAt, EndsAt: s.event.EndsAt, PaymentProvider: admit.ProviderManual}
+		must(t, "CreateEvent", s.db.CreateEvent(s.org, draft))
+		tt := &admit.TicketType{EventID: draft.ID, Name: "Early", Price: eur(1000), Quantity: 10}
+		must(t, "CreateTicketType", s.db.CreateTicketType(s.org, tt))
+		one := func(eventID, ttID string) admit.NewOrder {
+			return admit.NewOrder{EventID: eventID, Items: []admit.NewOrderItem{{TicketTypeID: ttID, Quantity: 1}}}
+		}
+		if _, err := s.db.CreateOrder(s.attendees[0], one(draft.ID, tt.ID)); err == nil {
+			t.Fatal("an attendee ordered from a draft")
+		}
+		_, err := s.db.CreateOrder(s.org, one(draft.ID, tt.ID))
+		if kind := kindOf(err); kind != "event-not-published" {
+			t.Fatalf("its organizer ordering from a draft: %v, want event-not-published", err)
+		}
+		s.setNow(s.event.StartsAt) // the sale ends when the event starts
+		_, err = s.order(s.attendees[0], 1)
+		if kind := kindOf(err); kind != "sale-ended" {
+			t.Fatalf("an order after the sale: %v, want sale-ended", err)
+		}
+		var orders, holds int
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders)
+		s.db.primary.QueryRow(`SELECT COUNT(*) FROM holds`).Scan(&holds)
+		if _, held := s.counts(t); orders != 0 || holds != 0 || held != 0 {
+			t.Fatalf("refused orders left %d orders, %d holds, %d held", orders, holds, held)
+		}
+	})
+}
+
+// An order of two ticket types at two prices, on the ordinary path: its
+// pending state is told once; a ticket cancelled is the one asked for, its
+// own price is refunded and its own type gets the seat back.
+func TestCancellingOneTicketOfTwoTypes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		vip := &admit.TicketType{EventID: s.event.ID, Name: "VIP", Price: eur(3000), Quantity: 5}
+		must(t, "CreateTicketType", s.db.CreateTicketType(s.org, vip))
+		o, err := s.db.CreateOrder(s.attendees[0], admit.NewOrder{EventID: s.event.ID, Items: []admit.NewOrderItem{
+			{TicketTypeID: s.tt, Quantity: 1}, {TicketTypeID: vip.ID, Quantity: 1}}})
+		must(t, "order", err)
+		if n := len(s.outboxMessages(t, "order.pending", o.ID)); n != 1 {
+			t.Fatalf("%d order.pending messages for a new order, want 1", n)
+		}
+		o, err = s.db.MarkPaid(s.org, o.ID)
+		must(t, "MarkPaid", err)
+		i := 0
+		if o.Tickets[0].TicketTypeID != vip.ID {
+			i = 1
+		}
+		got, err := s.db.CancelTicket(s.attendees[0], o.Tickets[i].ID)
+		must(t, "CancelTicket", err)
+		if got.Refunded.Amount != 3000 || got.Tickets[i].Status != admit.TicketCancelled || got.Tickets[1-i].Status != admit.TicketValid {
+			t.Fatalf("after cancelling the VIP ticket: refunded %d, tickets %+v", got.Refunded.Amount, got.Tickets)
+		}
+		var generalSold, vipSold int64
+		s.db.primary.QueryRow(`SELECT sold FROM ticket_types WHERE id = $1`, s.tt).Scan(&generalSold)
+		s.db.primary.QueryRow(`SELECT sold FROM ticket_types WHERE id = $1`, vip.ID).Scan(&vipSold)
+		if generalSold != 1 || vipSold != 0 {
+			t.Fatalf("sold %d general and %d VIP, want 1 and 0", generalSold, vipSold)
+		}
+	})
+}
+
+// An order that failed or was cancelled stays so: cancelling or releasing
+// it again is a conflict that changes nothing and tells nobody.
+func TestSettledOrdersStaySettled(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 2, eur(1000), admit.ProviderManual)
+		late, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		s.setNow(late.ExpiresAt)
+		cancelled, err := s.order(s.attendees[1], 2) // takes the lapsed seats
+		must(t, "order", err)
+		cancelled, err = s.db.CancelOrder(s.attendees[1], cancelled.ID)
+		must(t, "CancelOrder", err)
+		_, err = s.order(s.attendees[2], 2)
+		must(t, "order", err)
+		failed, err := s.db.MarkPaid(s.org, late.ID) // paid late, the seats gone
+		must(t, "MarkPaid", err)
+		if failed.Status != admit.OrderFailed {
+			t.Fatalf("a late payment without seats: %s, want failed", failed.Status)
+		}
+		for _, o := range []*admit.Order{failed, cancelled} {
+			before := len(s.outboxMessages(t, "order.cancelled", o.ID))
+			for name, act := range map[string]func(context.Context, string) (*admit.Order, error){"cancel": s.db.CancelOrder, "release": s.db.ReleaseOrder} {
+				if _, err := act(s.org, o.ID); admit.ErrorCode(err) != admit.ECONFLICT {
+					t.Fatalf("%s of a %s order: %v, want a conflict", name, o.Status, err)
+				}
+			}
+			got, err := s.db.FindOrder(s.org, o.ID)
+			must(t, "FindOrder", err)
+			if after := len(s.outboxMessages(t, "order.cancelled", o.ID)); got.Status != o.Status || after != before {
+				t.Fatalf("a %s order became %s with %d more order.cancelled messages", o.Status, got.Status, after-before)
+			}
+		}
+		if _, held := s.counts(t); held != 2 {
+			t.Fatalf("held %d, want the last order's 2", held)
+		}
+	})
+}
+
+// The refund cutoff: a ticket cancelled a microsecond before it is
+// refunded in full, one cancelled at it is not.
+func TestRefundCutoffInstant(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		o := s.paidOrder(t, s.attendees[0], 2)
+		cutoff := s.event.StartsAt.Add(-time.Duration(s.event.RefundUntilHoursBeforeStart) * time.Hour)
+		s.setNow(cutoff.Add(-time.Microsecond))
+		got, err := s.db.CancelTicket(s.attendees[0], o.Tickets[0].ID)
+		must(t, "CancelTicket before the cutoff", err)
+		if got.Refunded.Amount != 1000 {
+			t.Fatalf("refunded %d just before the cutoff, want 1000", got.Refunded.Amount)
+		}
+		s.setNow(cutoff)
+		got, err = s.db.CancelTicket(s.attendees[0], o.Tickets[1].ID)
+		must(t, "CancelTicket at the cutoff", err)
+		if got.Refunded.Amount != 1000 || got.Status != admit.OrderCancelled {
+			t.Fatalf("at the cutoff: %s refunded %d in all, want cancelled and still 1000", got.Status, got.Refunded.Amount)
+		}
+	})
+}
+
+// kindOf returns the problem kind of a domain error ("" for none).
+func kindOf(err error) string {
+	if e, ok := err.(*admit.Error); ok {
+		return e.Kind
+	}
+	return ""
+}
