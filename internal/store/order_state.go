@@ -88,7 +88,7 @@ func (db *DB) CancelOrder(ctx context.Context, id string) (*admit.Order, error) 
 		if o.Status != admit.OrderPaid {
 			return tx.withdraw(ctx, o)
 		}
-		return tx.cancelPaid(ctx, o, false)
+		return tx.cancelPaid(ctx, o)
 	})
 }
 
@@ -109,7 +109,7 @@ func (db *DB) CancelTicket(ctx context.Context, ticketID string) (*admit.Order, 
 		if o.Tickets[i].Status != admit.TicketValid {
 			return admit.Errorf(admit.ECONFLICT, "the ticket is already cancelled")
 		}
-		return tx.cancelTickets(ctx, o, o.Tickets[i:i+1], false)
+		return tx.cancelTickets(ctx, o, o.Tickets[i:i+1])
 	})
 	if admit.ErrorCode(err) == admit.ENOTFOUND {
 		return nil, admit.Errorf(admit.ENOTFOUND, "no ticket with id %q", ticketID)
@@ -191,21 +191,20 @@ func (tx *Tx) setOrderStatus(ctx context.Context, o *admit.Order, to admit.Order
 	return tx.outbox(ctx, "order."+string(to), o.ID, payload)
 }
 
-// cancelPaid cancels every valid ticket of a paid order; fullRefund ignores
-// the event's cutoff (the organizer cancelled the event).
-func (tx *Tx) cancelPaid(ctx context.Context, o *admit.Order, fullRefund bool) error {
+// cancelPaid cancels every valid ticket of a paid order.
+func (tx *Tx) cancelPaid(ctx context.Context, o *admit.Order) error {
 	var valid []admit.Ticket
 	for _, t := range o.Tickets {
 		if t.Status == admit.TicketValid {
 			valid = append(valid, t)
 		}
 	}
-	return tx.cancelTickets(ctx, o, valid, fullRefund)
+	return tx.cancelTickets(ctx, o, valid)
 }
 
 // cancelTickets voids tickets, returns their seats, refunds what the
 // policy allows, and cancels the order when none is left valid.
-func (tx *Tx) cancelTickets(ctx context.Context, o *admit.Order, tickets []admit.Ticket, fullRefund bool) error {
+func (tx *Tx) cancelTickets(ctx context.Context, o *admit.Order, tickets []admit.Ticket) error {
 	if o.Status != admit.OrderPaid {
 		return admit.Errorf(admit.ECONFLICT, "the order is %s", o.Status)
 	}
@@ -226,7 +225,7 @@ func (tx *Tx) cancelTickets(ctx context.Context, o *admit.Order, tickets []admit
 	if _, err := tx.ExecContext(ctx, `UPDATE events SET popularity = popularity - $2 WHERE id = $1`, o.EventID, len(tickets)); err != nil {
 		return fmt.Errorf("store: popularity: %w", err)
 	}
-	due, err := tx.refundDue(ctx, o, amount, fullRefund)
+	due, err := tx.refundDue(ctx, o, amount)
 	if err != nil {
 		return err
 	}
@@ -262,11 +261,8 @@ func unitPrice(o *admit.Order, ticketTypeID string) int64 {
 // event refunds in full whoever cancels first: the buyer who unregisters
 // before its settlement reaches the order is owed what the settlement
 // would have given back.
-func (tx *Tx) refundDue(ctx context.Context, o *admit.Order, amount int64, full bool) (int64, error) {
+func (tx *Tx) refundDue(ctx context.Context, o *admit.Order, amount int64) (int64, error) {
 	due := min(amount, o.Total.Amount-o.Refunded.Amount)
-	if full {
-		return due, nil
-	}
 	var starts, hours int64
 	var status admit.EventStatus
 	err := tx.QueryRowContext(ctx, `SELECT starts_at, refund_until_hours_before_start, status FROM events WHERE id = $1`, o.EventID).Scan(&starts, &hours, &status)
@@ -518,7 +514,7 @@ func (db *DB) CancelEventOrders(ctx context.Context, eventID string) error {
 		err = db.settleOrders(ctx, ids, func(tx *Tx, o *admit.Order) error {
 			switch o.Status {
 			case admit.OrderPaid:
-				return tx.cancelPaid(ctx, o, true)
+				return tx.cancelPaid(ctx, o)
 			case admit.OrderPending, admit.OrderExpired:
 				return tx.withdraw(ctx, o)
 			}
