@@ -39,7 +39,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector. A scrape that cannot read the
-// database reports nothing rather than zeros that would hide a backlog.
+// database reports none of these gauges rather than zeros that would hide a
+// backlog (alert on their absence too), and the rest of /metrics still.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

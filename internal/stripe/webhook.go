@@ -57,7 +57,10 @@ func (c *Client) ParseWebhook(payload []byte, signatureHeader string, now time.T
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(payload, &raw); err != nil {
-		return Event{}, invalidf("the webhook body is not a Stripe event: a JSON object with id, type and data") // Go's words name our types
+		if errors.As(err, new(*json.SyntaxError)) {
+			return Event{}, invalidf("the webhook body is not valid JSON: %v", err)
+		}
+		return Event{}, invalidf("the webhook body is not a Stripe event: a JSON object with id, type and data") // Go's words would name our types
 	}
 	if raw.ID == "" || raw.Type == "" {
 		return Event{}, invalidf("the webhook body is not a Stripe event: it has no id or type")

@@ -35,7 +35,8 @@ type Onsale struct {
 }
 
 // NewOnsale publishes an event paid through provider with one ticket type
-// of quantity seats at price, organized by a new organizer.
+// of quantity seats at price, organized by a new organizer (always the same
+// email: once per database).
 func NewOnsale(t testing.TB, db *store.DB, provider string, price admit.Money, quantity int64) Onsale {
 	t.Helper()
 	ctx := context.Background()

@@ -49,8 +49,10 @@ type ticketTypeInput struct {
 		Quantity     int64       `json:"quantity" minimum:"0"`
 		SaleStartsAt time.Time   `json:"sale_starts_at,omitzero" doc:"Default: now"`
 		SaleEndsAt   time.Time   `json:"sale_ends_at,omitzero" doc:"Default: when the event starts"`
-		MinPerOrder  int64       `json:"min_per_order,omitempty" minimum:"1" maximum:"100" doc:"Default 1"`
-		MaxPerOrder  int64       `json:"max_per_order,omitempty" minimum:"1" maximum:"100" doc:"Default 10"`
+		// The bounds are admit.MaxTicketsPerOrder's (tags take literals);
+		// TicketType.Validate checks them again.
+		MinPerOrder int64 `json:"min_per_order,omitempty" minimum:"1" maximum:"100" doc:"Default 1"`
+		MaxPerOrder int64 `json:"max_per_order,omitempty" minimum:"1" maximum:"100" doc:"Default 10"`
 	}
 }
 
