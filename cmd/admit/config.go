@@ -104,17 +104,30 @@ func applyEnv(fs *flag.FlagSet, twins map[string]bool) error {
 			return
 		}
 		if err := f.Value.Set(v); err != nil { // secrets are strings: they never fail here
-			errs = append(errs, fmt.Errorf("%s: %v", name, err))
+			errs = append(errs, fmt.Errorf("%s=%q: %v: %s", name, v, err, expected(f)))
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// expected says what a flag's value looks like, for errors in its twin.
+func expected(f *flag.Flag) string {
+	switch f.Value.(flag.Getter).Get().(type) {
+	case time.Duration:
+		return "want a duration such as 90s, 10m or 1h30m"
+	case bool:
+		return "want true or false"
+	case int, int64, uint, uint64:
+		return "want a whole number"
+	}
+	return "see admit serve --help"
 }
 
 // Validate checks the settings.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, errors.New("--database-url must be empty (SQLite) or a postgres:// URL"))
+		errs = append(errs, errors.New("--database-url must be empty (SQLite) or a postgres:// (or postgresql://) URL"))
 	}
 	if c.ReplicaURLs != "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("--database-replica-urls needs a PostgreSQL --database-url"))

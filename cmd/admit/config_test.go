@@ -64,16 +64,17 @@ func TestEnvironmentTwinsAreParsedLikeFlags(t *testing.T) {
 		t.Fatalf("secret twin: %v, %q", err, m.Config.StripeSecretKey)
 	}
 
-	for name, value := range map[string]string{
-		"ADMIT_DATABASE_MAX_CONNS": "16x", // was read as 16
-		"ADMIT_CACHE_TTL":          "soon",
-		"ADMIT_DEMO":               "maybe",
+	for name, want := range map[string][2]string{ // value, what the error says is expected
+		"ADMIT_DATABASE_MAX_CONNS": {"16x", "whole number"}, // was read as 16
+		"ADMIT_CACHE_TTL":          {"soon", "duration"},
+		"ADMIT_HOLD_TTL":           {"10", "10m"},
+		"ADMIT_DEMO":               {"maybe", "true or false"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv(name, value)
+			t.Setenv(name, want[0])
 			err := NewMain(io.Discard, io.Discard).ParseFlags(nil)
-			if err == nil || !strings.Contains(err.Error(), name) {
-				t.Fatalf("%s=%s: %v, want an error naming the variable", name, value, err)
+			if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), want[1]) {
+				t.Fatalf("%s=%s: %v, want an error naming the variable and saying %q", name, want[0], err, want[1])
 			}
 		})
 	}

@@ -197,7 +197,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	u, err := accounts.CreateUser(admit.NewContextWithUser(ctx, admit.System),
 		admit.NewUser{Email: email, Password: password, Name: name, Role: admit.Role(role), Organization: org})
 	if err != nil {
-		return errors.New(admit.ErrorMessage(err))
+		return errors.New(strings.ReplaceAll(admit.ErrorMessage(err), "body.", "")) // the API's field names, not this command's
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	return nil

@@ -164,7 +164,7 @@ func TestDemoCatalogue(t *testing.T) {
 	}
 	// Loading again leaves the catalogue alone.
 	out.Reset()
-	if err := run(context.Background(), []string{"demo", "--data-dir", dir}, nil, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "not empty") {
+	if err := run(context.Background(), []string{"demo", "--data-dir", dir}, nil, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "not loaded again") {
 		t.Fatalf("second demo load: %v %s", err, out.String())
 	}
 }
@@ -198,6 +198,9 @@ func TestUserCreateCommand(t *testing.T) {
 	}
 	if err := cmd("", "--email", "z@example.com"); err == nil {
 		t.Error("user create without a password succeeded")
+	}
+	if err := cmd("short\n", "--email", "z@example.com"); err == nil || !strings.Contains(err.Error(), "password") || strings.Contains(err.Error(), "body.") {
+		t.Errorf("user create with a short password: %v, want the rule in the command's words", err)
 	}
 }
 
@@ -240,6 +243,9 @@ func TestOutboxCommandRevivesDeadLetters(t *testing.T) {
 		}
 		if out, err := outbox("retry", "--all"); err != nil || !strings.HasPrefix(out, "0 dead") {
 			t.Fatalf("a second retry: %v\n%s", err, out)
+		}
+		if _, err := outbox("retry", "--seq", fmt.Sprint(seq)); err == nil || !strings.Contains(err.Error(), "not dead") {
+			t.Fatalf("retrying a message no longer dead: %v, want an error saying so", err)
 		}
 		if m := string(s.call("GET", "/metrics", "", nil).want(t, 200).body); !strings.Contains(m, "admit_outbox_dead_messages 0\n") {
 			t.Fatalf("metrics still count a dead letter after its retry:\n%s", m)

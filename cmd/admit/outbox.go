@@ -60,7 +60,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			fmt.Fprintf(stdout, "%d dead message(s) back in line\n", n)
 			if len(ids) > 0 && n < int64(len(ids)) {
-				fmt.Fprintf(stdout, "%d of the sequence numbers given were not dead messages\n", int64(len(ids))-n)
+				return fmt.Errorf("%d of the sequence numbers given are not dead messages (admit outbox list shows those)", int64(len(ids))-n)
 			}
 			return nil
 		})

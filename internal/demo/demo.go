@@ -56,7 +56,7 @@ func Load(ctx context.Context, db *store.DB, accounts admit.AccountService, out 
 	if existing, _, err := db.ListCities(ctx, admit.CityFilter{Page: admit.Page{Limit: 1}}); err != nil {
 		return err
 	} else if len(existing) > 0 {
-		fmt.Fprintln(out, "demo: the catalogue is not empty; nothing loaded")
+		fmt.Fprintln(out, "demo: the catalogue already has cities: the demo catalogue and accounts are not loaded again")
 		return nil
 	}
 	adminPass, orgPass := password(), password()
