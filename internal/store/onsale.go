@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/admit-events/admit"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -152,8 +153,18 @@ func failBatch(holds []*fastHold, err error) {
 		setErr(holds, nil)
 		return
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		setErr(holds, errBatchTimedOut)
+		return
+	}
 	setErr(holds, fmt.Errorf("store: hold: %w", translate(err)))
 }
+
+// errBatchTimedOut answers the orders of a batch the database did not
+// settle within batchTimeout: it may yet commit, so the client is told to
+// retry under its Idempotency-Key, which finds the order if it was placed.
+var errBatchTimedOut = &admit.Error{Code: admit.EUNAVAILABLE, RetryAfter: time.Second,
+	Message: "the database did not answer in time, and the order may have been placed: retry with the same Idempotency-Key (or look at GET /api/v1/me/orders)"}
 
 // setErr clears the orders of a batch whose statement did not commit and
 // gives each the error (nil: take the general path).

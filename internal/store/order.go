@@ -239,8 +239,19 @@ func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool, released
 
 // sweepExpiredHolds deletes the expired holds of a ticket type and returns
 // how many seats they held. Each hold is deleted by exactly one transaction.
+// On PostgreSQL it skips the holds another transaction has locked, which
+// that one is deleting (its own order's, or in a sweep of its own) and
+// accounts for: a sweep that waited for them could wait in a cycle (two
+// sweeps scanning in different orders, or two payments each deleting its
+// own hold before sweeping the other's), and did, a deadlock a second,
+// when many holds lapsed together.
 func (tx *Tx) sweepExpiredHolds(ctx context.Context, ticketTypeID string) (int64, error) {
-	rows, err := tx.QueryContext(ctx, `DELETE FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 RETURNING quantity`, ticketTypeID, ts(tx.now))
+	q := `DELETE FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 RETURNING quantity`
+	if tx.db.engine == postgresEngine {
+		q = `DELETE FROM holds WHERE ticket_type_id = $1 AND order_id IN
+			(SELECT order_id FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 FOR UPDATE SKIP LOCKED) RETURNING quantity`
+	}
+	rows, err := tx.QueryContext(ctx, q, ticketTypeID, ts(tx.now))
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep holds: %w", translate(err))
 	}

@@ -769,6 +769,14 @@ func TestFailedBatch(t *testing.T) {
 	if h := unknown[0]; h.order != nil || !errors.Is(h.err, context.Canceled) {
 		t.Fatalf("a batch whose context ended: %+v, %v; want the context's error", h.order, h.err)
 	}
+	// A batch that timed out may yet commit: a 503 that says so, not a 500.
+	expired, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	timedOut := []*fastHold{{user: u, req: s.item(1), done: make(chan struct{})}}
+	s.db.holdFast(expired, timedOut)
+	if h := timedOut[0]; h.order != nil || admit.ErrorCode(h.err) != admit.EUNAVAILABLE || !strings.Contains(admit.ErrorMessage(h.err), "Idempotency-Key") {
+		t.Fatalf("a batch that timed out: %+v, %v; want unavailable, retry under the key", h.order, h.err)
+	}
 	if _, held := s.counts(t); held != 0 {
 		t.Fatalf("held %d after two failed batches", held)
 	}
