@@ -112,7 +112,11 @@ func applyEnv(fs *flag.FlagSet, twins map[string]bool) error {
 
 // expected says what a flag's value looks like, for errors in its twin.
 func expected(f *flag.Flag) string {
-	switch f.Value.(flag.Getter).Get().(type) {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "see admit serve --help"
+	}
+	switch g.Get().(type) {
 	case time.Duration:
 		return "want a duration such as 90s, 10m or 1h30m"
 	case bool:
