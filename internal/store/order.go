@@ -19,9 +19,9 @@ import (
 // the transaction that creates the hold, which also requires the row not
 // closed (its event cancelled); holds past their expiry are swept in that
 // same transaction, so they stop counting at their expiry instant. Locks
-// are taken in the order orders → holds → ticket types (sorted by id) →
-// events; the rare deadlock left (a late payment sweeping what a new order
-// sweeps) aborts one transaction, which inTx runs again.
+// are taken in the order orders → holds (by ticket type, then order id) →
+// ticket types (sorted by id) → events; a deadlock PostgreSQL still finds
+// aborts one transaction, which inTx runs again.
 
 // errEventCancelled refuses an order of a cancelled event.
 var errEventCancelled = &admit.Error{Code: admit.ECONFLICT, Kind: "event-cancelled", Message: "the event is cancelled"}
@@ -149,7 +149,8 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 		return nil, err
 	}
 	// Last, so that the hot ticket type rows stay locked as briefly as possible.
-	return o, tx.takeSeats(ctx, o, o.Status == admit.OrderPaid, nil)
+	_, err = tx.takeSeats(ctx, o, o.Status == admit.OrderPaid, "")
+	return o, err
 }
 
 // priceItems fills o's items and total from the ticket types' own prices,
@@ -202,65 +203,76 @@ func (tx *Tx) ticketTypesOf(ctx context.Context, eventID string) (map[string]adm
 }
 
 // takeSeats takes each item's seats: as held for a pending order, as sold
-// for a paid one. Expired holds of the same ticket type are swept first;
-// released counts, by ticket type, the seats of the order's own holds just
-// deleted (deleteHolds), which the same UPDATE takes off the held count.
-func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool, released map[string]int64) error {
+// for a paid one. Each ticket type's lapsed holds are swept first, with
+// the holds of order paying ("" when placing an order), which its payment
+// turns into sales; it returns the seats of those by ticket type.
+func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool, paying string) (map[string]int64, error) {
 	items := lockOrder(o.Items)
-	// Every sweep before the first ticket type row is locked: holds, then
-	// ticket types, as every transaction takes them.
-	sweeps := make([]int64, len(items))
+	// Every hold is taken before the first ticket type row is locked:
+	// holds, then ticket types, as every transaction takes them.
+	freed := make([]int64, len(items))
+	own := map[string]int64{}
 	for i, it := range items {
-		var err error
-		if sweeps[i], err = tx.sweepExpiredHolds(ctx, it.TicketTypeID); err != nil {
-			return err
+		swept, mine, err := tx.takeHolds(ctx, it.TicketTypeID, paying)
+		if err != nil {
+			return nil, err
 		}
+		freed[i], own[it.TicketTypeID] = swept+mine, mine
 	}
 	for i, it := range items {
-		freed := sweeps[i] + released[it.TicketTypeID]
 		set := "held = held - $2 + $3"
 		if sold {
 			set = "held = held - $2, sold = sold + $3"
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE ticket_types SET `+set+` WHERE id = $1 AND sold + held - $2 + $3 <= quantity AND closed_at IS NULL`,
-			it.TicketTypeID, freed, it.Quantity)
+			it.TicketTypeID, freed[i], it.Quantity)
 		if err != nil {
-			return fmt.Errorf("store: take seats: %w", translate(err))
+			return nil, fmt.Errorf("store: take seats: %w", translate(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return tx.soldOut(ctx, it.TicketTypeID, freed)
+			return nil, tx.soldOut(ctx, it.TicketTypeID, freed[i])
 		}
 	}
 	if sold {
-		return tx.addPopularity(ctx, o)
+		return own, tx.addPopularity(ctx, o)
 	}
-	return nil
+	return own, nil
 }
 
-// sweepExpiredHolds deletes the expired holds of a ticket type and returns
-// how many seats they held. Each hold is deleted by exactly one transaction.
-// On PostgreSQL it skips the holds another transaction has locked, which
-// that one is deleting (its own order's, or in a sweep of its own) and
-// accounts for: a sweep that waited for them could wait in a cycle (two
-// sweeps scanning in different orders, or two payments each deleting its
-// own hold before sweeping the other's), and did, a deadlock a second,
-// when many holds lapsed together.
-func (tx *Tx) sweepExpiredHolds(ctx context.Context, ticketTypeID string) (int64, error) {
-	q := `DELETE FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 RETURNING quantity`
+// takeHolds deletes a ticket type's lapsed holds and the holds of order
+// orderID ("" for none), and returns the seats they held: swept the
+// others', own the order's. Each hold is deleted by exactly one
+// transaction, which takes its seats off the held count. On PostgreSQL the
+// rows are locked first in order_id order, the one order in which every
+// transaction locks a ticket type's holds: sweeps that locked them as
+// their plans scanned, or a payment that deleted its own hold before
+// sweeping the others', waited on each other in cycles (a deadlock a second
+// when many holds lapsed together). A hold another transaction is deleting
+// is waited for, not skipped: its seats may be the last ones free.
+func (tx *Tx) takeHolds(ctx context.Context, ticketTypeID, orderID string) (swept, own int64, err error) {
+	const match = `FROM holds WHERE ticket_type_id = $1 AND (expires_at <= $2 OR order_id = $3)`
 	if tx.db.engine == postgresEngine {
-		q = `DELETE FROM holds WHERE ticket_type_id = $1 AND order_id IN
-			(SELECT order_id FROM holds WHERE ticket_type_id = $1 AND expires_at <= $2 FOR UPDATE SKIP LOCKED) RETURNING quantity`
+		if _, err := tx.ExecContext(ctx, `SELECT 1 `+match+` ORDER BY order_id FOR UPDATE`, ticketTypeID, ts(tx.now), orderID); err != nil {
+			return 0, 0, fmt.Errorf("store: lock holds: %w", translate(err))
+		}
 	}
-	rows, err := tx.QueryContext(ctx, q, ticketTypeID, ts(tx.now))
+	rows, err := tx.QueryContext(ctx, `DELETE `+match+` RETURNING order_id, quantity`, ticketTypeID, ts(tx.now), orderID)
 	if err != nil {
-		return 0, fmt.Errorf("store: sweep holds: %w", translate(err))
+		return 0, 0, fmt.Errorf("store: take holds: %w", translate(err))
 	}
-	qs, err := scanAll(rows, func(s scanner) (q int64, err error) { return q, s.Scan(&q) })
-	var sum int64
-	for _, q := range qs {
-		sum += q
+	type hold struct {
+		order string
+		q     int64
 	}
-	return sum, err
+	hs, err := scanAll(rows, func(s scanner) (h hold, err error) { return h, s.Scan(&h.order, &h.q) })
+	for _, h := range hs {
+		if h.order == orderID {
+			own += h.q
+		} else {
+			swept += h.q
+		}
+	}
+	return swept, own, err
 }
 
 // lockOrder returns items sorted by ticket type id, the order in which

@@ -401,24 +401,21 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 
 // pay turns a pending (or expired) order into a paid one.
 func (tx *Tx) pay(ctx context.Context, o *admit.Order, ref string) error {
-	lapsed := o.Status != admit.OrderPending || !tx.now.Before(o.ExpiresAt)
-	held, err := tx.deleteHolds(ctx, o.ID)
-	if err != nil {
-		return err
-	}
-	for _, it := range o.Items {
-		lapsed = lapsed || held[it.TicketTypeID] != it.Quantity
-	}
-	// The held seats become sold in one UPDATE per ticket type, after the
-	// sweeps, as placeOrder takes its locks (holds, then ticket types): always
-	// there when the hold was whole, there or not when it lapsed, and never
-	// once the event was cancelled (its orders are being settled).
-	if err := tx.takeSeats(ctx, o, true, held); errors.Is(err, errEventCancelled) {
+	// The held seats become sold in one UPDATE per ticket type, with the
+	// sweeps, as placeOrder takes its locks (holds, then ticket types):
+	// always there when the hold was whole, there or not when it lapsed,
+	// and never once the event was cancelled (its orders are being settled).
+	held, err := tx.takeSeats(ctx, o, true, o.ID)
+	if errors.Is(err, errEventCancelled) {
 		return &paymentRefused{reason: "the event is cancelled"}
 	} else if admit.ErrorCode(err) == admit.ECONFLICT {
 		return &paymentRefused{reason: "sold out after the hold expired"}
 	} else if err != nil {
 		return err
+	}
+	lapsed := o.Status != admit.OrderPending || !tx.now.Before(o.ExpiresAt)
+	for _, it := range o.Items {
+		lapsed = lapsed || held[it.TicketTypeID] != it.Quantity
 	}
 	attendees, buyer, err := tx.ticketHolders(ctx, o)
 	if err != nil {

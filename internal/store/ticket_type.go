@@ -147,7 +147,7 @@ func (db *DB) UpdateTicketType(ctx context.Context, eventID, id string, u admit.
 		// Lapsed holds are swept first (holds, then the ticket type row: the
 		// order of every transaction), so that they do not count against a
 		// smaller quantity.
-		swept, err := tx.sweepExpiredHolds(ctx, id)
+		swept, _, err := tx.takeHolds(ctx, id, "")
 		if err != nil {
 			return err
 		}
