@@ -60,7 +60,9 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 }
 
 // secretFlags may also be read from the file named by their twin plus
-// _FILE, for secrets kept out of the environment.
+// _FILE, for secrets kept out of the environment. They must stay string
+// flags: a string's Set never fails, and a failed Set's error quotes the
+// value.
 var secretFlags = map[string]bool{"database-url": true, "database-replica-urls": true, "stripe-secret-key": true, "stripe-webhook-secret": true}
 
 // envName is a flag's environment twin: --hold-ttl is ADMIT_HOLD_TTL.
