@@ -181,6 +181,17 @@ func (f *fixture) exec(t testing.TB, query string, args ...any) {
 	}
 }
 
+// number reads the one integer a query returns (a count, a counter),
+// failing the test if it cannot: a read that failed must not pass for 0.
+func (f *fixture) number(t testing.TB, query string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := f.db.primary.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%q: %v", query, err)
+	}
+	return n
+}
+
 // wantCode fails unless err carries the domain error code want.
 func wantCode(t testing.TB, what string, err error, want string) {
 	t.Helper()

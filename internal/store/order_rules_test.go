@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -83,9 +82,7 @@ func TestOrdersOutsideTheSale(t *testing.T) {
 		if kind := kindOf(err); kind != "sale-ended" {
 			t.Fatalf("an order after the sale: %v, want sale-ended", err)
 		}
-		var orders, holds int
-		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders)
-		s.db.primary.QueryRow(`SELECT COUNT(*) FROM holds`).Scan(&holds)
+		orders, holds := s.number(t, `SELECT COUNT(*) FROM orders`), s.number(t, `SELECT COUNT(*) FROM holds`)
 		if _, held := s.counts(t); orders != 0 || holds != 0 || held != 0 {
 			t.Fatalf("refused orders left %d orders, %d holds, %d held", orders, holds, held)
 		}
@@ -117,10 +114,8 @@ func TestCancellingOneTicketOfTwoTypes(t *testing.T) {
 		if got.Refunded.Amount != 3000 || got.Tickets[i].Status != admit.TicketCancelled || got.Tickets[1-i].Status != admit.TicketValid {
 			t.Fatalf("after cancelling the VIP ticket: refunded %d, tickets %+v", got.Refunded.Amount, got.Tickets)
 		}
-		var generalSold, vipSold int64
-		s.db.primary.QueryRow(`SELECT sold FROM ticket_types WHERE id = $1`, s.tt).Scan(&generalSold)
-		s.db.primary.QueryRow(`SELECT sold FROM ticket_types WHERE id = $1`, vip.ID).Scan(&vipSold)
-		if generalSold != 1 || vipSold != 0 {
+		const sold = `SELECT sold FROM ticket_types WHERE id = $1`
+		if generalSold, vipSold := s.number(t, sold, s.tt), s.number(t, sold, vip.ID); generalSold != 1 || vipSold != 0 {
 			t.Fatalf("sold %d general and %d VIP, want 1 and 0", generalSold, vipSold)
 		}
 	})
@@ -290,7 +285,7 @@ func sweepWaitsForRelease(t *testing.T, latePayment bool) {
 		}
 		answered <- err
 	}()
-	waitForLockWait(t, s.db)
+	waitForLockWait(t, s)
 	_, err = tx.ExecContext(ctx, `UPDATE ticket_types SET held = held - $2 WHERE id = $1`, s.tt, held[s.tt])
 	must(t, "release", err)
 	must(t, "setOrderStatus", tx.setOrderStatus(ctx, o, admit.OrderExpired, nil))
@@ -303,18 +298,18 @@ func sweepWaitsForRelease(t *testing.T, latePayment bool) {
 
 // waitForLockWait returns once a connection of the test's database waits
 // on a lock: the transaction the test started in the background has
-// reached the hold the test's own transaction has locked.
-func waitForLockWait(t *testing.T, db *DB) {
+// reached the hold the test's own transaction has locked. It polls every
+// few milliseconds: a condition, not a guess at how long that takes.
+func waitForLockWait(t *testing.T, s *onsale) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		var waiting int
-		err := db.primary.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
-		must(t, "pg_stat_activity", err)
-		if waiting > 0 {
-			return
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	deadline := time.After(10 * time.Second)
+	for s.number(t, `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 0 {
+		select {
+		case <-poll.C:
+		case <-deadline:
+			t.Fatal("nothing waited on the locked hold within 10 s")
 		}
-		runtime.Gosched()
 	}
-	t.Fatal("nothing waited on the locked hold within 10 s")
 }

@@ -136,8 +136,7 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 				t.Errorf("order %s holds %d seats, asked for %d", id, holds, q)
 			}
 		}
-		var orders int
-		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders)
+		orders := int(s.number(t, `SELECT COUNT(*) FROM orders`))
 		_, held := s.counts(t)
 		if held != total || total > 100 || orders != len(accepted) || refused+len(accepted) != 500 {
 			t.Fatalf("held %d, accepted %d seats in %d orders (%d rows), refused %d", held, total, len(accepted), orders, refused)
@@ -1270,8 +1269,7 @@ func TestDeletingAnEventRacingItsFirstOrders(t *testing.T) {
 			close(start)
 			err := s.db.DeleteEvent(s.org, ev.ID)
 			wg.Wait()
-			var orders int
-			s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders WHERE event_id = $1`, ev.ID).Scan(&orders)
+			orders := s.number(t, `SELECT COUNT(*) FROM orders WHERE event_id = $1`, ev.ID)
 			switch {
 			case err == nil:
 				deleted++
@@ -1389,14 +1387,11 @@ func TestARequestKeyPlacesOneOrder(t *testing.T) {
 				t.Fatalf("another key or buyer got the first order back")
 			}
 		}
-		var orders int
-		s.db.primary.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&orders)
+		orders := s.number(t, `SELECT COUNT(*) FROM orders`)
 		if _, held := s.counts(t); orders != 6 || held != 6 {
 			t.Fatalf("%d orders holding %d seats, want 6 orders of 2 seats: 3 held, 3 free", orders, held)
 		}
-		var freeSold int64
-		s.db.primary.QueryRow(`SELECT sold FROM ticket_types WHERE id = $1`, free.ID).Scan(&freeSold)
-		if freeSold != 6 {
+		if freeSold := s.number(t, `SELECT sold FROM ticket_types WHERE id = $1`, free.ID); freeSold != 6 {
 			t.Fatalf("free seats sold %d, want 6 (3 orders of 2)", freeSold)
 		}
 		// Forgotten after a day, with the key: the same key is a new request.
