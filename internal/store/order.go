@@ -250,13 +250,11 @@ func (tx *Tx) takeSeats(ctx context.Context, o *admit.Order, sold bool, paying s
 // when many holds lapsed together). A hold another transaction is deleting
 // is waited for, not skipped: its seats may be the last ones free.
 func (tx *Tx) takeHolds(ctx context.Context, ticketTypeID, orderID string) (swept, own int64, err error) {
-	const match = `FROM holds WHERE ticket_type_id = $1 AND (expires_at <= $2 OR order_id = $3)`
+	q := takeHoldsSQLite
 	if tx.db.engine == postgresEngine {
-		if _, err := tx.ExecContext(ctx, `SELECT 1 `+match+` ORDER BY order_id FOR UPDATE`, ticketTypeID, ts(tx.now), orderID); err != nil {
-			return 0, 0, fmt.Errorf("store: lock holds: %w", translate(err))
-		}
+		q = takeHoldsPostgres
 	}
-	rows, err := tx.QueryContext(ctx, `DELETE `+match+` RETURNING order_id, quantity`, ticketTypeID, ts(tx.now), orderID)
+	rows, err := tx.QueryContext(ctx, q, ticketTypeID, ts(tx.now), orderID)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: take holds: %w", translate(err))
 	}
@@ -274,6 +272,18 @@ func (tx *Tx) takeHolds(ctx context.Context, ticketTypeID, orderID string) (swep
 	}
 	return swept, own, err
 }
+
+// The statements of takeHolds: $1 ticket type, $2 now, $3 the order whose
+// holds go too. PostgreSQL locks the rows in order_id order (the
+// materialized CTE's FOR UPDATE, below its ORDER BY) before it deletes them.
+const (
+	takeHoldsSQLite = `DELETE FROM holds WHERE ticket_type_id = $1 AND (expires_at <= $2 OR order_id = $3)
+		RETURNING order_id, quantity`
+	takeHoldsPostgres = `WITH locked AS MATERIALIZED (
+			SELECT order_id FROM holds WHERE ticket_type_id = $1 AND (expires_at <= $2 OR order_id = $3) ORDER BY order_id FOR UPDATE)
+		DELETE FROM holds h USING locked WHERE h.ticket_type_id = $1 AND h.order_id = locked.order_id
+		RETURNING h.order_id, h.quantity`
+)
 
 // lockOrder returns items sorted by ticket type id, the order in which
 // every transaction locks ticket type rows, so that none deadlock.
