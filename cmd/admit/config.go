@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/admit-events/admit/internal/store"
 )
 
 // Config is every setting of admit, from flags with ADMIT_* environment
@@ -162,6 +164,11 @@ func (c *Config) Replicas() []string {
 		}
 	}
 	return out
+}
+
+// Store is the database the settings name.
+func (c *Config) Store() store.Config {
+	return store.Config{URL: c.DatabaseURL, DataDir: c.DataDir, ReplicaURLs: c.Replicas(), MaxConns: c.DatabaseMaxConns}
 }
 
 // Masked returns the settings for the start-up log, passwords hidden.

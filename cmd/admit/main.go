@@ -143,7 +143,7 @@ func parse(name string, args []string, stderr io.Writer, config func(*flag.FlagS
 // openDB opens and migrates the configured database, logging to stderr.
 func openDB(ctx context.Context, c *Config, stderr io.Writer) (*store.DB, error) {
 	slog.SetDefault(newLogger(c.LogLevel, stderr))
-	db, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, DataDir: c.DataDir, ReplicaURLs: c.Replicas(), MaxConns: c.DatabaseMaxConns})
+	db, err := store.Open(ctx, c.Store())
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +285,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
 	}
-	m.DB, err = store.Open(ctx, store.Config{URL: m.Config.DatabaseURL, DataDir: m.Config.DataDir,
-		ReplicaURLs: m.Config.Replicas(), MaxConns: m.Config.DatabaseMaxConns})
+	m.DB, err = store.Open(ctx, m.Config.Store())
 	if err != nil {
 		m.ln.Close()
 		return err

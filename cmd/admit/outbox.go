@@ -73,7 +73,9 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // clean) when pointed at the wrong place, nor migrate a live one.
 func withDB(ctx context.Context, c *Config, stderr io.Writer, f func(*store.DB) error) error {
 	slog.SetDefault(newLogger(c.LogLevel, stderr))
-	db, err := store.Open(ctx, store.Config{URL: c.DatabaseURL, DataDir: c.DataDir, MaxConns: c.DatabaseMaxConns, MustExist: true})
+	cfg := c.Store()
+	cfg.MustExist = true
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
