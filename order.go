@@ -37,7 +37,8 @@ type Order struct {
 	ExpiresAt time.Time   `json:"expires_at" doc:"When the hold of a pending order lapses"`
 	Items     []OrderItem `json:"items"`
 	Total     Money       `json:"total"`
-	Refunded  Money       `json:"refunded" doc:"What was refunded so far"`
+	Refunded  Money       `json:"refunded" doc:"What was refunded so far (sent or owed: see refunds)"`
+	Refunds   []Refund    `json:"refunds"`
 	Payment   Payment     `json:"payment"`
 	Tickets   []Ticket    `json:"tickets"`
 	CreatedAt time.Time   `json:"created_at"`
@@ -177,6 +178,12 @@ type OrderService interface {
 	// MarkPaid confirms a manual payment: the event's organizers.
 	MarkPaid(ctx context.Context, id string) (*Order, error)
 	ListRegistrants(ctx context.Context, eventID string, page Page) ([]Registrant, string, error)
+	// ListRefunds lists an event's refunds, oldest first, of one status
+	// ("": all): the event's organizers.
+	ListRefunds(ctx context.Context, eventID string, status RefundStatus, page Page) ([]Refund, string, error)
+	// MarkRefunded records that a manual refund was paid back: the event's
+	// organizers (ECONFLICT for a refund Admit sends itself).
+	MarkRefunded(ctx context.Context, id string) (*Refund, error)
 	EachRegistrant(ctx context.Context, eventID string, fn func(Registrant) error) error
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -126,7 +127,42 @@ func TestOrderLifecycleThroughTheAPI(t *testing.T) {
 		if *ev.TicketTypes[0].Available != 300 {
 			t.Fatalf("available %d after cancelling everything, want 300", *ev.TicketTypes[0].Available)
 		}
+		payOutRefunds(t, s, c, after)
 	})
+}
+
+// payOutRefunds: the refunds of a manual order stay owed, even once the
+// outbox has run, until the organizer pays them back and marks them so.
+func payOutRefunds(t *testing.T, s *testServer, c catalogue, o admit.Order) {
+	if _, err := s.m.outbox.DeliverDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	owedPath := "/api/v1/events/" + c.event.ID + "/refunds?status=pending"
+	s.call("GET", owedPath, c.attendee, nil).wantProblem(t, 403, "")
+	var owed list[admit.Refund]
+	s.call("GET", owedPath, c.organizer, nil).want(t, 200).decode(t, &owed)
+	if len(owed.Items) != 2 || owed.Items[0].OrderID != o.ID || owed.Items[0].Amount.Amount != 2500 || owed.Items[0].BuyerEmail == "" {
+		t.Fatalf("refunds owed after cancelling a manual order: %+v", owed.Items)
+	}
+	first := "/api/v1/refunds/" + owed.Items[0].ID + "/mark-refunded"
+	s.call("POST", first, c.attendee, nil).wantProblem(t, 404, "")
+	var paid admit.Refund
+	s.call("POST", first, c.organizer, nil, "Idempotency-Key", "payout-1").want(t, 200).decode(t, &paid)
+	if paid.Status != admit.RefundSucceeded || paid.RefundedAt == nil {
+		t.Fatalf("marked refunded: %+v", paid)
+	}
+	if r := s.call("POST", first, c.organizer, nil, "Idempotency-Key", "payout-1").want(t, 200); r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("a retried mark-refunded was not answered from its key")
+	}
+	s.call("GET", owedPath, c.organizer, nil).want(t, 200).decode(t, &owed)
+	if len(owed.Items) != 1 || owed.Items[0].ID == paid.ID {
+		t.Fatalf("still owed after one payout: %+v", owed.Items)
+	}
+	var mine admit.Order
+	s.call("GET", "/api/v1/orders/"+o.ID, c.attendee, nil).want(t, 200).decode(t, &mine)
+	if len(mine.Refunds) != 2 || mine.Refunds[0].Status != admit.RefundSucceeded || mine.Refunds[1].Status != admit.RefundPending {
+		t.Fatalf("the buyer's view of the refunds: %+v", mine.Refunds)
+	}
 }
 
 func TestOrderRulesThroughTheAPI(t *testing.T) {

@@ -94,9 +94,11 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 		if _, err := s.m.outbox.DeliverDue(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		refunds, err := s.m.DB.RefundsOf(context.Background(), o.ID)
-		if err != nil || len(refunds) != 1 || refunds[0].Status != "succeeded" || refunds[0].Amount != 5000 || refunds[0].PaymentRef == "" {
-			t.Fatalf("refunds after cancelling: %+v, %v", refunds, err)
+		var refunded admit.Order
+		s.call("GET", "/api/v1/orders/"+o.ID, c.attendee, nil).want(t, 200).decode(t, &refunded)
+		if r := refunded.Refunds; len(r) != 1 || r[0].Status != admit.RefundSucceeded || r[0].Amount.Amount != 5000 ||
+			!strings.HasPrefix(r[0].Reference, "re_") || r[0].RefundedAt == nil {
+			t.Fatalf("refunds after cancelling: %+v", r)
 		}
 		var cancels []string
 		for _, r := range stripeSaw() {

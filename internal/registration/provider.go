@@ -10,7 +10,7 @@ import (
 
 // Provider is how an order is paid. Start runs after the order's hold has
 // committed (never inside a transaction); Refund sends money back and
-// returns the provider's reference; Cancel stops a payment that was
+// returns the provider's reference ("" when a person pays it back); Cancel stops a payment that was
 // started for an order released before it was paid. All must be
 // idempotent.
 type Provider interface {
@@ -28,11 +28,12 @@ func (free) Refund(context.Context, store.Refund) (string, error)           { re
 func (free) Cancel(context.Context, *admit.Order) error                     { return nil }
 
 // manual is bank transfer or payment at the door: an organizer marks the
-// order paid, and pays refunds back the same way; the record is the refund.
+// order paid, and pays refunds back the same way: they stay owed (pending)
+// until an organizer marks them refunded.
 type manual struct{}
 
 func (manual) Start(_ context.Context, o *admit.Order) (admit.Payment, error) { return o.Payment, nil }
-func (manual) Refund(context.Context, store.Refund) (string, error)           { return "manual", nil }
+func (manual) Refund(context.Context, store.Refund) (string, error)           { return "", nil }
 func (manual) Cancel(context.Context, *admit.Order) error                     { return nil }
 
 // card is Stripe: a PaymentIntent per order, confirmed by webhook.
@@ -47,7 +48,7 @@ func (c card) Start(ctx context.Context, o *admit.Order) (admit.Payment, error) 
 }
 
 func (c card) Refund(ctx context.Context, r store.Refund) (string, error) {
-	return c.client.Refund(ctx, r.PaymentRef, admit.Money{Amount: r.Amount, Currency: r.Currency}, r.ID)
+	return c.client.Refund(ctx, r.PaymentRef, r.Amount, r.ID)
 }
 
 func (c card) Cancel(ctx context.Context, o *admit.Order) error {

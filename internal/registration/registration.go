@@ -128,7 +128,7 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 		return fmt.Errorf("registration: refund payload: %w", err)
 	}
 	r, err := s.DB.FindRefund(ctx, p.RefundID)
-	if err != nil || r.Status != "pending" {
+	if err != nil || r.Status != admit.RefundPending {
 		return err
 	}
 	provider, ok := s.providers[r.Provider]
@@ -139,7 +139,10 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 	if err != nil {
 		return fmt.Errorf("registration: refund %s: %w", r.ID, err)
 	}
-	return s.DB.CompleteRefund(ctx, r.ID, "succeeded", ref)
+	if ref == "" {
+		return nil // owed: an organizer pays it back and marks it refunded
+	}
+	return s.DB.CompleteRefund(ctx, r.ID, ref)
 }
 
 // StopPayment is the outbox handler of order.cancelled: an order cancelled

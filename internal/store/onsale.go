@@ -123,7 +123,7 @@ func (db *DB) holdFast(ctx context.Context, holds []*fastHold) {
 	for rows.Next() {
 		var id string
 		var expires int64
-		o := &admit.Order{Status: admit.OrderPending, CreatedAt: now, UpdatedAt: now, Tickets: []admit.Ticket{}}
+		o := &admit.Order{Status: admit.OrderPending, CreatedAt: now, UpdatedAt: now, Tickets: []admit.Ticket{}, Refunds: []admit.Refund{}}
 		if err := rows.Scan(&id, &expires, &o.Total.Amount, &o.Total.Currency, &o.Payment.Provider); err != nil {
 			setErr(holds, fmt.Errorf("store: hold: %w", err))
 			return

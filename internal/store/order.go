@@ -121,7 +121,7 @@ func (tx *Tx) placeOrder(ctx context.Context, u *admit.User, n admit.NewOrder) (
 		return nil, err
 	}
 	o := &admit.Order{ID: newID("ord"), UserID: u.ID, EventID: e.ID, CreatedAt: tx.now, UpdatedAt: tx.now,
-		ExpiresAt: tx.now.Add(time.Duration(e.HoldMinutes) * time.Minute), Tickets: []admit.Ticket{}}
+		ExpiresAt: tx.now.Add(time.Duration(e.HoldMinutes) * time.Minute), Tickets: []admit.Ticket{}, Refunds: []admit.Refund{}}
 	if err := priceItems(o, n.Items, types, tx.now); err != nil {
 		return nil, err
 	}
@@ -451,7 +451,7 @@ func scanOrder(s scanner) (*admit.Order, string, error) {
 		&o.Payment.Provider, &o.Payment.Reference, &o.Payment.ClientSecret, &created, &updated, &orgID, &zone)
 	o.Refunded.Currency = o.Total.Currency
 	o.ExpiresAt, o.CreatedAt, o.UpdatedAt = fromTS(expires, time.UTC), fromTS(created, time.UTC), fromTS(updated, time.UTC)
-	o.Items, o.Tickets = []admit.OrderItem{}, []admit.Ticket{}
+	o.Items, o.Tickets, o.Refunds = []admit.OrderItem{}, []admit.Ticket{}, []admit.Refund{}
 	return &o, orgID, err
 }
 
@@ -471,7 +471,8 @@ func findOrder(ctx context.Context, q queryer, id, lock string) (*admit.Order, s
 	return o, orgID, nil
 }
 
-// attachParts loads the items and tickets of orders, two queries for all.
+// attachParts loads the items, tickets and refunds of orders: two queries
+// for all, and a third if any has refunds.
 func attachParts(ctx context.Context, q queryer, orders []*admit.Order) error {
 	if len(orders) == 0 {
 		return nil
@@ -515,7 +516,10 @@ func attachParts(ctx context.Context, q queryer, orders []*admit.Order) error {
 		}
 		return struct{}{}, err
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return attachRefunds(ctx, q, byID)
 }
 
 const ticketColumns = `t.id, t.order_id, t.event_id, t.ticket_type_id, t.attendee_name, t.attendee_email, t.status, t.checked_in_at`

@@ -129,7 +129,7 @@ func scanRegistrant(s scanner) (admit.Registrant, error) {
 // ListRegistrants returns a page of an event's tickets: the event's
 // organizers and admins only (EFORBIDDEN).
 func (db *DB) ListRegistrants(ctx context.Context, eventID string, page admit.Page) ([]admit.Registrant, string, error) {
-	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
+	if err := db.canSeeOrders(ctx, eventID, "only the event's organizers see who registered"); err != nil {
 		return nil, "", err
 	}
 	after := ""
@@ -158,7 +158,7 @@ const exportPage = 500
 // writes to a client however slow; each row is as it was when its page was
 // read.
 func (db *DB) EachRegistrant(ctx context.Context, eventID string, fn func(admit.Registrant) error) error {
-	if err := db.canSeeRegistrants(ctx, eventID); err != nil {
+	if err := db.canSeeOrders(ctx, eventID, "only the event's organizers see who registered"); err != nil {
 		return err
 	}
 	size := cmp.Or(db.exportPage, exportPage)
@@ -194,7 +194,9 @@ func registrants(ctx context.Context, q queryer, eventID, after string, limit in
 	return scanAll(rows, scanRegistrant)
 }
 
-func (db *DB) canSeeRegistrants(ctx context.Context, eventID string) error {
+// canSeeOrders checks that the caller may see who bought what for an
+// event: its organizers and admins; for others, forbidden says why.
+func (db *DB) canSeeOrders(ctx context.Context, eventID, forbidden string) error {
 	u, err := admit.RequireUser(ctx)
 	if err != nil {
 		return err
@@ -209,5 +211,5 @@ func (db *DB) canSeeRegistrants(ctx context.Context, eventID string) error {
 	case e.Status == admit.EventDraft: // drafts are not public: not even that they exist
 		return admit.Errorf(admit.ENOTFOUND, "no event with id %q", eventID)
 	}
-	return admit.Errorf(admit.EFORBIDDEN, "only the event's organizers see who registered")
+	return admit.Errorf(admit.EFORBIDDEN, "%s", forbidden)
 }

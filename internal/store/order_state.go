@@ -284,9 +284,10 @@ func (tx *Tx) refund(ctx context.Context, o *admit.Order, amount int64) error {
 	if amount <= 0 {
 		return nil
 	}
-	id := newID("ref")
-	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, amount, currency, status, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)`,
-		id, o.ID, amount, o.Total.Currency, ts(tx.now))
+	r := admit.Refund{ID: newID("ref"), OrderID: o.ID, EventID: o.EventID, Amount: admit.Money{Amount: amount, Currency: o.Total.Currency},
+		Provider: o.Payment.Provider, Status: admit.RefundPending, CreatedAt: tx.now.UTC()}
+	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, event_id, amount, currency, status, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6)`,
+		r.ID, o.ID, o.EventID, amount, o.Total.Currency, ts(tx.now))
 	if err != nil {
 		return fmt.Errorf("store: refund: %w", err)
 	}
@@ -294,7 +295,8 @@ func (tx *Tx) refund(ctx context.Context, o *admit.Order, amount int64) error {
 		return fmt.Errorf("store: refund: %w", err)
 	}
 	o.Refunded.Amount += amount
-	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
+	o.Refunds = append(o.Refunds, r)
+	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": r.ID, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
 }
 
 // MarkPaid confirms a manual payment: the event's organizers and admins.

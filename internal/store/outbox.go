@@ -166,31 +166,6 @@ func (db *DB) PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int
 	return res.RowsAffected()
 }
 
-// Refund is a refund to send to a payment provider.
-type Refund struct {
-	ID, OrderID, Provider, PaymentRef, Status string
-	Amount                                    int64
-	Currency                                  string
-}
-
-// FindRefund returns a refund with its order's payment.
-func (db *DB) FindRefund(ctx context.Context, id string) (Refund, error) {
-	var r Refund
-	err := db.primary.QueryRowContext(ctx, `SELECT r.id, r.order_id, o.provider, o.payment_ref, r.status, r.amount, r.currency
-		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`, id).
-		Scan(&r.ID, &r.OrderID, &r.Provider, &r.PaymentRef, &r.Status, &r.Amount, &r.Currency)
-	if err != nil {
-		return r, fmt.Errorf("store: find refund %s: %w", id, err)
-	}
-	return r, nil
-}
-
-// CompleteRefund records the provider's answer to a refund.
-func (db *DB) CompleteRefund(ctx context.Context, id, status, providerRef string) error {
-	_, err := db.primary.ExecContext(ctx, `UPDATE refunds SET status = $2, provider_ref = $3 WHERE id = $1`, id, status, providerRef)
-	return err
-}
-
 // SetPayment records the provider's payment of a pending order; ECONFLICT
 // when the order is no longer pending (released meanwhile).
 func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string) error {
@@ -203,16 +178,4 @@ func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string)
 		return admit.Errorf(admit.ECONFLICT, "the order was released while its payment started (its event was cancelled?): order again")
 	}
 	return nil
-}
-
-// RefundsOf returns an order's refunds, oldest first.
-func (db *DB) RefundsOf(ctx context.Context, orderID string) ([]Refund, error) {
-	rows, err := db.primary.QueryContext(ctx, `SELECT r.id, r.order_id, o.provider, r.provider_ref, r.status, r.amount, r.currency
-		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.order_id = $1 ORDER BY r.created_at, r.id`, orderID)
-	if err != nil {
-		return nil, fmt.Errorf("store: refunds: %w", err)
-	}
-	return scanAll(rows, func(s scanner) (r Refund, err error) {
-		return r, s.Scan(&r.ID, &r.OrderID, &r.Provider, &r.PaymentRef, &r.Status, &r.Amount, &r.Currency)
-	})
 }

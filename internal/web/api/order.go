@@ -19,6 +19,7 @@ import (
 var IdempotentPatterns = []string{
 	"POST /api/v1/orders", "POST /api/v1/orders/{id}/cancel", "POST /api/v1/orders/{id}/mark-paid",
 	"POST /api/v1/tickets/{id}/cancel", "DELETE /api/v1/orders/{id}", "POST /api/v1/events/{id}/cancel",
+	"POST /api/v1/refunds/{id}/mark-refunded",
 }
 
 // IdempotencyInput is the Idempotency-Key header of the operations in
@@ -49,6 +50,12 @@ type listPageInput struct {
 type registrantsInput struct {
 	EventID string `query:"eid" required:"true" doc:"Event id"`
 	Accept  string `header:"Accept" doc:"text/csv (ranked above application/json) streams the whole list as CSV"`
+	PageQuery
+}
+
+type refundsInput struct {
+	IDInput
+	Status string `query:"status" doc:"pending (still to be paid back, or on their way through Stripe) or succeeded; all when absent"`
 	PageQuery
 }
 
@@ -110,6 +117,33 @@ func (h *handler) registerOrders() {
 		"application/json": {Schema: schema}, "text/csv": {Schema: &huma.Schema{Type: "string"}},
 	}}}
 	huma.Register(h.api, users, h.listRegistrants)
+	h.registerRefunds()
+}
+
+func (h *handler) registerRefunds() {
+	list := op("listRefunds", http.MethodGet, "/events/{id}/refunds", "An event's refunds, oldest first (its organizers, admins)", "Orders", bearer, 200, 403, 404)
+	list.Description = "Each refund with its amount, provider, status and the buyer's email. Manual refunds (bank transfer, cash) " +
+		"stay pending until an organizer pays them back and marks them refunded: ?status=pending lists what is owed."
+	huma.Register(h.api, list, func(ctx context.Context, in *refundsInput) (*itemOutput[listBody[admit.Refund]], error) {
+		var p admit.Problems
+		status := admit.RefundStatus(in.Status)
+		if status != "" && !admit.ValidRefundStatus(status) {
+			p.Add("query.status", "must be pending or succeeded")
+		}
+		page := pageParam(&p, in.PageQuery, admit.RefundSort)
+		if err := p.Err(); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		items, next, err := h.Orders.ListRefunds(ctx, in.ID, status, page)
+		return answer(h, ctx, listBody[admit.Refund]{Items: items, NextCursor: next}, err)
+	})
+
+	huma.Register(h.api, op("markRefunded", http.MethodPost, "/refunds/{id}/mark-refunded",
+		"Record that a manual refund was paid back (the event's organizers); 409 for a Stripe refund, which Admit sends itself", "Orders", bearer, 200, 404, 409),
+		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Refund], error) {
+			r, err := h.Orders.MarkRefunded(ctx, in.ID)
+			return answer(h, ctx, r, err)
+		})
 }
 
 // orderAction registers a POST or DELETE on one order or ticket.

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/admit-events/admit"
+)
+
+// Refund is a refund to send to a payment provider, with the payment it
+// gives money back from.
+type Refund struct {
+	admit.Refund
+	PaymentRef string // the order's payment (a PaymentIntent id)
+}
+
+const refundColumns = `r.id, r.order_id, r.event_id, r.amount, r.currency, o.provider, r.status, r.provider_ref, r.created_at, r.refunded_at`
+
+func scanRefund(s scanner, more ...any) (admit.Refund, error) {
+	var r admit.Refund
+	var created int64
+	var refunded sql.NullInt64
+	err := s.Scan(append([]any{&r.ID, &r.OrderID, &r.EventID, &r.Amount.Amount, &r.Amount.Currency, &r.Provider, &r.Status,
+		&r.Reference, &created, &refunded}, more...)...)
+	r.CreatedAt = fromTS(created, time.UTC)
+	if refunded.Valid {
+		at := fromTS(refunded.Int64, time.UTC)
+		r.RefundedAt = &at
+	}
+	return r, err
+}
+
+// FindRefund returns a refund with its order's payment.
+func (db *DB) FindRefund(ctx context.Context, id string) (Refund, error) {
+	var r Refund
+	var err error
+	r.Refund, err = scanRefund(db.primary.QueryRowContext(ctx, `SELECT `+refundColumns+`, o.payment_ref
+		FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`, id), &r.PaymentRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, admit.Errorf(admit.ENOTFOUND, "no refund with id %q", id)
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: find refund %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// CompleteRefund records that a provider sent a refund, under its
+// reference, with a refund.succeeded outbox row (once: a refund completed
+// before changes nothing).
+func (db *DB) CompleteRefund(ctx context.Context, id, providerRef string) error {
+	return db.inTx(ctx, func(tx *Tx) error { return tx.completeRefund(ctx, id, providerRef) })
+}
+
+func (tx *Tx) completeRefund(ctx context.Context, id, providerRef string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE refunds SET status = 'succeeded', provider_ref = $2, refunded_at = $3 WHERE id = $1 AND status = 'pending'`,
+		id, providerRef, ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: complete refund: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	var r admit.Refund
+	err = tx.QueryRowContext(ctx, `SELECT order_id, amount, currency FROM refunds WHERE id = $1`, id).Scan(&r.OrderID, &r.Amount.Amount, &r.Amount.Currency)
+	if err != nil {
+		return fmt.Errorf("store: complete refund: %w", err)
+	}
+	return tx.outbox(ctx, "refund.succeeded", r.OrderID, map[string]any{"refund_id": id, "order_id": r.OrderID,
+		"amount": r.Amount.Amount, "currency": r.Amount.Currency})
+}
+
+// MarkRefunded records that an organizer paid a manual refund back: the
+// event's organizers and admins (anyone else: ENOTFOUND). Stripe refunds
+// are Admit's to send (ECONFLICT); marking a refund twice changes nothing.
+func (db *DB) MarkRefunded(ctx context.Context, id string) (*admit.Refund, error) {
+	u, err := admit.RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var r admit.Refund
+	err = db.inTx(ctx, func(tx *Tx) error {
+		var orgID string
+		r, err = scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundColumns+`, e.organization_id
+			FROM refunds r JOIN orders o ON o.id = r.order_id JOIN events e ON e.id = r.event_id WHERE r.id = $1`+tx.db.engine.forUpdate("r"), id), &orgID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || err == nil && !u.CanManageOrganization(orgID):
+			return admit.Errorf(admit.ENOTFOUND, "no refund with id %q", id)
+		case err != nil:
+			return fmt.Errorf("store: find refund %s: %w", id, err)
+		case r.Provider != admit.ProviderManual:
+			return admit.Errorf(admit.ECONFLICT, "this refund goes back through %s: Admit sends it, it cannot be marked by hand", r.Provider)
+		case r.Status != admit.RefundPending:
+			return nil
+		}
+		if err := tx.completeRefund(ctx, id, "manual"); err != nil {
+			return err
+		}
+		at := tx.now.UTC()
+		r.Status, r.Reference, r.RefundedAt = admit.RefundSucceeded, "manual", &at
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ListRefunds returns a page of an event's refunds, oldest first, of one
+// status ("": all), with the buyer's email (whom to pay back): the event's
+// organizers and admins only (EFORBIDDEN).
+func (db *DB) ListRefunds(ctx context.Context, eventID string, status admit.RefundStatus, page admit.Page) ([]admit.Refund, string, error) {
+	if err := db.canSeeOrders(ctx, eventID, "only the event's organizers see its refunds"); err != nil {
+		return nil, "", err
+	}
+	var q query
+	q.and("r.event_id = " + q.arg(eventID))
+	if status != "" {
+		q.and("r.status = " + q.arg(string(status)))
+	}
+	if c := page.Cursor; c != nil {
+		v, err := c.IntValue()
+		if err != nil {
+			return nil, "", err
+		}
+		q.and("(r.created_at, r.id) > (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
+	}
+	limit := pageLimit(page)
+	rows, err := db.primary.QueryContext(ctx, `SELECT `+refundColumns+`, COALESCE(u.email, '')
+		FROM refunds r JOIN orders o ON o.id = r.order_id LEFT JOIN users u ON u.id = o.user_id`+q.whereSQL()+
+		` ORDER BY r.created_at, r.id LIMIT `+strconv.Itoa(limit+1), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: refunds: %w", err)
+	}
+	refunds, err := scanAll(rows, func(s scanner) (admit.Refund, error) {
+		var email string
+		r, err := scanRefund(s, &email)
+		r.BuyerEmail = email
+		return r, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	refunds, next := nextCursor(refunds, limit, admit.RefundSort, func(r admit.Refund) (string, string) {
+		return strconv.FormatInt(ts(r.CreatedAt), 10), r.ID
+	})
+	return refunds, next, nil
+}
+
+// attachRefunds loads the refunds of the orders that have any, oldest first.
+func attachRefunds(ctx context.Context, q queryer, byID map[string]*admit.Order) error {
+	var in query
+	var ids []any
+	for id, o := range byID {
+		if o.Refunded.Amount > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+refundColumns+` FROM refunds r JOIN orders o ON o.id = r.order_id
+		WHERE r.order_id IN `+in.in(ids...)+` ORDER BY r.created_at, r.id`, in.args...)
+	if err != nil {
+		return fmt.Errorf("store: order refunds: %w", err)
+	}
+	_, err = scanAll(rows, func(s scanner) (struct{}, error) {
+		r, err := scanRefund(s)
+		if err == nil {
+			o := byID[r.OrderID]
+			o.Refunds = append(o.Refunds, r)
+		}
+		return struct{}{}, err
+	})
+	return err
+}

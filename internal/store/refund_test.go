@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/testenv"
+)
+
+// A manual refund is owed until an organizer pays it back and marks it
+// refunded: the order shows it pending, the event's refund list names the
+// buyer to pay, and marking it records when, once.
+func TestManualRefundsAreOwedUntilMarked(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		whole := s.paidOrder(t, s.attendees[0], 2)
+		part := s.paidOrder(t, s.attendees[1], 2)
+		s.setNow(testNow.Add(time.Minute))
+		cancelled, err := s.db.CancelOrder(s.attendees[0], whole.ID)
+		must(t, "CancelOrder", err)
+		if len(cancelled.Refunds) != 1 || cancelled.Refunds[0].Status != admit.RefundPending || cancelled.Refunds[0].Amount != eur(2000) ||
+			cancelled.Refunds[0].Provider != admit.ProviderManual || cancelled.Refunds[0].RefundedAt != nil {
+			t.Fatalf("a cancelled manual order's refunds: %+v, want one pending of 20.00 EUR", cancelled.Refunds)
+		}
+		s.setNow(testNow.Add(2 * time.Minute))
+		_, err = s.db.CancelTicket(s.attendees[1], part.Tickets[0].ID)
+		must(t, "CancelTicket", err)
+
+		owed := s.refunds(t, admit.RefundPending)
+		if len(owed) != 2 || owed[0].OrderID != whole.ID || owed[1].OrderID != part.ID || owed[1].Amount != eur(1000) ||
+			owed[0].BuyerEmail != "buyer0@example.com" || owed[1].BuyerEmail != "buyer1@example.com" {
+			t.Fatalf("refunds owed: %+v, want the whole order's, then one ticket's, with their buyers", owed)
+		}
+
+		s.setNow(testNow.Add(time.Hour))
+		marked, err := s.db.MarkRefunded(s.org, owed[0].ID)
+		must(t, "MarkRefunded", err)
+		if marked.Status != admit.RefundSucceeded || marked.RefundedAt == nil || !marked.RefundedAt.Equal(testNow.Add(time.Hour)) {
+			t.Fatalf("marked: %+v, want succeeded at %s", marked, testNow.Add(time.Hour))
+		}
+		s.setNow(testNow.Add(2 * time.Hour))
+		again, err := s.db.MarkRefunded(s.org, owed[0].ID)
+		must(t, "MarkRefunded again", err)
+		if !again.RefundedAt.Equal(*marked.RefundedAt) || len(s.outboxMessages(t, "refund.succeeded", whole.ID)) != 1 {
+			t.Fatalf("marked again: refunded at %s, %d refund.succeeded messages; want %s and 1",
+				again.RefundedAt, len(s.outboxMessages(t, "refund.succeeded", whole.ID)), marked.RefundedAt)
+		}
+		if got := s.refunds(t, admit.RefundPending); len(got) != 1 || got[0].ID != owed[1].ID {
+			t.Fatalf("still owed: %+v, want the ticket's refund alone", got)
+		}
+		if got := s.refunds(t, admit.RefundSucceeded); len(got) != 1 || got[0].ID != owed[0].ID {
+			t.Fatalf("paid back: %+v, want the order's refund alone", got)
+		}
+		order, err := s.db.FindOrder(s.attendees[0], whole.ID)
+		must(t, "FindOrder", err)
+		if len(order.Refunds) != 1 || order.Refunds[0].Status != admit.RefundSucceeded || order.Refunds[0].BuyerEmail != "" {
+			t.Fatalf("the buyer's order after the payout: %+v", order.Refunds)
+		}
+	})
+}
+
+// refunds lists all of the onsale event's refunds of a status, a page of
+// one at a time, so that the cursor is exercised too.
+func (s *onsale) refunds(t *testing.T, status admit.RefundStatus) []admit.Refund {
+	t.Helper()
+	var all []admit.Refund
+	page := admit.Page{Limit: 1}
+	for {
+		got, next, err := s.db.ListRefunds(s.org, s.event.ID, status, page)
+		must(t, "ListRefunds", err)
+		all = append(all, got...)
+		if next == "" {
+			return all
+		}
+		page.Cursor = cursorOf(t, next, admit.RefundSort)
+	}
+}
+
+// refundedOrder is a paid order of q seats that buyer cancelled, owed its
+// refund.
+func (s *onsale) refundedOrder(t *testing.T, buyer context.Context, q int64) *admit.Order {
+	t.Helper()
+	o, err := s.db.CancelOrder(buyer, s.paidOrder(t, buyer, q).ID)
+	must(t, "CancelOrder", err)
+	return o
+}
+
+// Only the event's organizers and admins see and mark its refunds.
+func TestRefundsAreTheOrganizers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		o := s.refundedOrder(t, s.attendees[0], 1)
+		rival, _ := s.user(t, "org-b@example.com", admit.RoleOrganizer, "Org B")
+		for who, ctx := range map[string]context.Context{"the buyer": s.attendees[0], "another organizer": rival} {
+			_, _, err := s.db.ListRefunds(ctx, s.event.ID, "", admit.Page{})
+			wantCode(t, who+" listing the refunds", err, admit.EFORBIDDEN)
+			_, err = s.db.MarkRefunded(ctx, o.Refunds[0].ID)
+			wantCode(t, who+" marking a refund", err, admit.ENOTFOUND)
+		}
+		_, err := s.db.MarkRefunded(s.org, "ref_none")
+		wantCode(t, "marking an unknown refund", err, admit.ENOTFOUND)
+		_, _, err = s.db.ListRefunds(s.org, "evt_none", "", admit.Page{})
+		wantCode(t, "the refunds of an unknown event", err, admit.ENOTFOUND)
+		_, err = s.db.MarkRefunded(s.admin, o.Refunds[0].ID)
+		must(t, "an admin marking a refund", err)
+		if got := s.refunds(t, admit.RefundPending); len(got) != 0 {
+			t.Fatalf("owed after the admin marked it: %+v", got)
+		}
+	})
+}
+
+// A Stripe refund is sent by Admit: it cannot be marked by hand, and its
+// completion, told twice, is recorded once.
+func TestStripeRefundsCompleteOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
+		o, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		sys := admit.NewContextWithUser(context.Background(), admit.System)
+		_, err = s.db.ConfirmPayment(sys, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_1", OrderID: o.ID, Amount: eur(2000)})
+		must(t, "ConfirmPayment", err)
+		o, err = s.db.CancelOrder(s.attendees[0], o.ID)
+		must(t, "CancelOrder", err)
+		id := o.Refunds[0].ID
+		_, err = s.db.MarkRefunded(s.org, id)
+		wantCode(t, "marking a Stripe refund by hand", err, admit.ECONFLICT)
+		must(t, "CompleteRefund", s.db.CompleteRefund(context.Background(), id, "re_1"))
+		s.setNow(testNow.Add(time.Hour))
+		must(t, "CompleteRefund again", s.db.CompleteRefund(context.Background(), id, "re_2"))
+		got, err := s.db.FindOrder(s.attendees[0], o.ID)
+		must(t, "FindOrder", err)
+		r := got.Refunds[0]
+		if r.Status != admit.RefundSucceeded || r.Reference != "re_1" || !r.RefundedAt.Equal(testNow) ||
+			len(s.outboxMessages(t, "refund.succeeded", o.ID)) != 1 {
+			t.Fatalf("a Stripe refund completed twice: %+v with %d refund.succeeded messages", r, len(s.outboxMessages(t, "refund.succeeded", o.ID)))
+		}
+	})
+}
+
+// Organizers marking one refund at once record it once.
+func TestMarkingARefundConcurrently(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
+		o := s.refundedOrder(t, s.attendees[0], 1)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = s.db.MarkRefunded(s.org, o.Refunds[0].ID) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			must(t, "MarkRefunded", err)
+		}
+		if n := len(s.outboxMessages(t, "refund.succeeded", o.ID)); n != 1 {
+			t.Fatalf("%d refund.succeeded messages after concurrent marks, want 1", n)
+		}
+	})
+}

@@ -1,0 +1,35 @@
+package admit
+
+import "time"
+
+// RefundStatus says whether a refund's money went out.
+type RefundStatus string
+
+// The refund statuses. A Stripe refund is pending until Stripe accepted it;
+// a manual one (bank transfer, cash) until an organizer records that it
+// was paid back.
+const (
+	RefundPending   RefundStatus = "pending"
+	RefundSucceeded RefundStatus = "succeeded"
+)
+
+// Refund is money an order gives back: a cancellation within the event's
+// refund policy, a cancelled event, a payment that came too late.
+type Refund struct {
+	ID         string       `json:"id"`
+	OrderID    string       `json:"order_id"`
+	EventID    string       `json:"event_id"`
+	Amount     Money        `json:"amount"`
+	Provider   string       `json:"provider" enum:"manual,stripe" doc:"Who pays it back: stripe is sent by Admit, manual by the organizer"`
+	Status     RefundStatus `json:"status" enum:"pending,succeeded" doc:"pending: on its way (stripe) or owed by the organizer (manual)"`
+	Reference  string       `json:"reference,omitempty" doc:"The provider's id of the refund"`
+	BuyerEmail string       `json:"buyer_email,omitempty" doc:"Whom to pay back: in an event's refund list only"`
+	CreatedAt  time.Time    `json:"created_at"`
+	RefundedAt *time.Time   `json:"refunded_at"`
+}
+
+// RefundSort names the order of refund lists in their cursors: oldest first.
+const RefundSort = "created"
+
+// ValidRefundStatus reports whether s is a refund status.
+func ValidRefundStatus(s RefundStatus) bool { return s == RefundPending || s == RefundSucceeded }
