@@ -38,7 +38,7 @@ type Order struct {
 	Items     []OrderItem `json:"items"`
 	Total     Money       `json:"total"`
 	Refunded  Money       `json:"refunded" doc:"What was refunded so far (sent or owed: see refunds)"`
-	Refunds   []Refund    `json:"refunds"`
+	Refunds   []Refund    `json:"refunds" doc:"Each refund, oldest first, with whether its money went out"`
 	Payment   Payment     `json:"payment"`
 	Tickets   []Ticket    `json:"tickets"`
 	CreatedAt time.Time   `json:"created_at"`

@@ -24,7 +24,8 @@ type parameter struct {
 	Name   string `json:"name"`
 	In     string `json:"in"`
 	Schema struct {
-		Type string `json:"type"`
+		Type string   `json:"type"`
+		Enum []string `json:"enum"`
 	} `json:"schema"`
 }
 
@@ -81,6 +82,9 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		for _, q := range op.Parameters {
 			if want := map[string]string{"limit": "integer", "min_price": "integer", "max_price": "integer", "free": "boolean", "cursor": "string"}[q.Name]; want != "" && q.Schema.Type != want {
 				t.Errorf("%s: query parameter %s documented as %q, want %q", p, q.Name, q.Schema.Type, want)
+			}
+			if q.Name == "status" && p == "GET /api/v1/events/{id}/refunds" && !slices.Equal(q.Schema.Enum, []string{"pending", "succeeded"}) {
+				t.Errorf("%s: status documented as one of %v", p, q.Schema.Enum)
 			}
 		}
 		idempotent := slices.ContainsFunc(op.Parameters, func(p parameter) bool {

@@ -190,22 +190,25 @@ func TestUpgradeFromFirst0006(t *testing.T) {
 }
 
 // TestUpgradeGivesRefundsTheirEvent: refunds made before migration 0014
-// come out in their event's refund list, those sent with the instant
-// they were made as when the money went out.
+// come out in their event's refund list. Those a provider sent keep the
+// instant they were made as when the money went out; manual ones, which
+// were recorded as sent though nobody had paid them back, are owed again.
 func TestUpgradeGivesRefundsTheirEvent(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		f, oldEvent := olderDatabase(t, e, "0014")
 		ev := oldEvent(admit.EventPublished)
-		f.exec(t, `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, refunded_amount, provider, created_at, updated_at)
-			VALUES ('ord_old', $1, $2, 'cancelled', $3, 200, 'EUR', 200, 'manual', $3, $3)`, f.orgUser.ID, ev.ID, ts(testNow))
+		order := `INSERT INTO orders (id, user_id, event_id, status, expires_at, total_amount, currency, refunded_amount, provider, created_at, updated_at)
+			VALUES ($1, $2, $3, 'cancelled', $4, 100, 'EUR', 100, $5, $4, $4)`
+		f.exec(t, order, "ord_card", f.orgUser.ID, ev.ID, ts(testNow), admit.ProviderStripe)
+		f.exec(t, order, "ord_cash", f.orgUser.ID, ev.ID, ts(testNow), admit.ProviderManual)
 		f.exec(t, `INSERT INTO refunds (id, order_id, amount, currency, status, provider_ref, created_at)
-			VALUES ('ref_sent', 'ord_old', 100, 'EUR', 'succeeded', 'manual', $1), ('ref_owed', 'ord_old', 100, 'EUR', 'pending', '', $2)`,
+			VALUES ('ref_sent', 'ord_card', 100, 'EUR', 'succeeded', 're_1', $1), ('ref_owed', 'ord_cash', 100, 'EUR', 'succeeded', 'manual', $2)`,
 			ts(testNow), ts(testNow.Add(time.Minute)))
 		must(t, "upgrade", f.db.Migrate(context.Background()))
 		got, _, err := f.db.ListRefunds(f.org, ev.ID, "", admit.Page{})
 		must(t, "ListRefunds", err)
-		if len(got) != 2 || got[0].ID != "ref_sent" || got[0].RefundedAt == nil || !got[0].RefundedAt.Equal(testNow) ||
-			got[1].ID != "ref_owed" || got[1].RefundedAt != nil || got[1].EventID != ev.ID {
+		if len(got) != 2 || got[0].ID != "ref_sent" || got[0].Status != admit.RefundSucceeded || got[0].RefundedAt == nil || !got[0].RefundedAt.Equal(testNow) ||
+			got[1].ID != "ref_owed" || got[1].Status != admit.RefundPending || got[1].RefundedAt != nil || got[1].Reference != "" || got[1].EventID != ev.ID {
 			t.Fatalf("the event's refunds after the upgrade: %+v", got)
 		}
 	})

@@ -57,20 +57,19 @@ func (db *DB) CompleteRefund(ctx context.Context, id, providerRef string) error 
 }
 
 func (tx *Tx) completeRefund(ctx context.Context, id, providerRef string) error {
-	res, err := tx.ExecContext(ctx, `UPDATE refunds SET status = 'succeeded', provider_ref = $2, refunded_at = $3 WHERE id = $1 AND status = 'pending'`,
-		id, providerRef, ts(tx.now))
-	if err != nil {
-		return fmt.Errorf("store: complete refund: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
-	}
 	var r admit.Refund
-	err = tx.QueryRowContext(ctx, `SELECT order_id, amount, currency FROM refunds WHERE id = $1`, id).Scan(&r.OrderID, &r.Amount.Amount, &r.Amount.Currency)
+	err := tx.QueryRowContext(ctx, `UPDATE refunds SET status = 'succeeded', provider_ref = $2, refunded_at = $3 WHERE id = $1 AND status = 'pending'
+		RETURNING order_id, event_id, amount, currency`, id, providerRef, ts(tx.now)).Scan(&r.OrderID, &r.EventID, &r.Amount.Amount, &r.Amount.Currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // completed before
+	}
 	if err != nil {
 		return fmt.Errorf("store: complete refund: %w", err)
 	}
-	return tx.outbox(ctx, "refund.succeeded", r.OrderID, map[string]any{"refund_id": id, "order_id": r.OrderID,
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET updated_at = $2 WHERE id = $1`, r.OrderID, ts(tx.now)); err != nil {
+		return fmt.Errorf("store: complete refund: %w", err)
+	}
+	return tx.outbox(ctx, "refund.succeeded", r.OrderID, map[string]any{"refund_id": id, "order_id": r.OrderID, "event_id": r.EventID,
 		"amount": r.Amount.Amount, "currency": r.Amount.Currency})
 }
 
@@ -97,11 +96,11 @@ func (db *DB) MarkRefunded(ctx context.Context, id string) (*admit.Refund, error
 		case r.Status != admit.RefundPending:
 			return nil
 		}
-		if err := tx.completeRefund(ctx, id, "manual"); err != nil {
+		if err := tx.completeRefund(ctx, id, ""); err != nil {
 			return err
 		}
 		at := tx.now.UTC()
-		r.Status, r.Reference, r.RefundedAt = admit.RefundSucceeded, "manual", &at
+		r.Status, r.RefundedAt = admit.RefundSucceeded, &at
 		return nil
 	})
 	if err != nil {

@@ -56,8 +56,9 @@ func TestManualRefundsAreOwedUntilMarked(t *testing.T) {
 		}
 		order, err := s.db.FindOrder(s.attendees[0], whole.ID)
 		must(t, "FindOrder", err)
-		if len(order.Refunds) != 1 || order.Refunds[0].Status != admit.RefundSucceeded || order.Refunds[0].BuyerEmail != "" {
-			t.Fatalf("the buyer's order after the payout: %+v", order.Refunds)
+		if len(order.Refunds) != 1 || order.Refunds[0].Status != admit.RefundSucceeded || order.Refunds[0].BuyerEmail != "" ||
+			!order.UpdatedAt.Equal(testNow.Add(time.Hour)) {
+			t.Fatalf("the buyer's order after the payout (updated at %s): %+v", order.UpdatedAt, order.Refunds)
 		}
 	})
 }

@@ -57,7 +57,6 @@ func documentTypedQuery(doc *huma.OpenAPI) {
 		"min_price": price,
 		"max_price": price,
 		"free":      {Type: "boolean", Default: false},
-		"status":    {Type: "string", Enum: []any{string(admit.RefundPending), string(admit.RefundSucceeded)}},
 	}
 	for _, item := range doc.Paths {
 		if item.Get == nil {

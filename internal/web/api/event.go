@@ -136,7 +136,7 @@ func (h *handler) registerEvents() {
 		})
 
 	huma.Register(h.api, op("cancelEvent", http.MethodPost, "/events/{id}/cancel", "Cancel an event: every paid order refunded, every hold released", "Catalogue", bearer, 200, 403, 404, 409),
-		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Event], error) {
+		func(ctx context.Context, in *actionInput) (*itemOutput[*admit.Event], error) {
 			e, err := h.Events.CancelEvent(ctx, in.ID)
 			return written(h, ctx, e, err)
 		})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/admit-events/admit"
+	"github.com/admit-events/admit/internal/web"
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 )
@@ -38,7 +39,7 @@ type createOrderInput struct {
 	}
 }
 
-type orderActionInput struct {
+type actionInput struct {
 	IDInput
 	IdempotencyInput
 }
@@ -138,9 +139,20 @@ func (h *handler) registerRefunds() {
 		return answer(h, ctx, listBody[admit.Refund]{Items: items, NextCursor: next}, err)
 	})
 
-	huma.Register(h.api, op("markRefunded", http.MethodPost, "/refunds/{id}/mark-refunded",
-		"Record that a manual refund was paid back (the event's organizers); 409 for a Stripe refund, which Admit sends itself", "Orders", bearer, 200, 404, 409),
-		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Refund], error) {
+	// Documented here, not by documentTypedQuery: other lists may come to
+	// filter by statuses of their own.
+	for _, p := range web.Operation(h.api.OpenAPI(), "GET /api/v1/events/{id}/refunds").Parameters {
+		if p.Name == "status" {
+			p.Schema = &huma.Schema{Type: "string", Enum: []any{string(admit.RefundPending), string(admit.RefundSucceeded)}}
+		}
+	}
+
+	mark := op("markRefunded", http.MethodPost, "/refunds/{id}/mark-refunded", "Record that a manual refund was paid back (the event's organizers)",
+		"Orders", bearer, 200, 404, 409)
+	mark.Description = "For a refund of a manual payment, once the organizer has paid it back (bank transfer, cash): it becomes succeeded, " +
+		"with refunded_at, and the buyer is told. Marking it again changes nothing. 409 for a Stripe refund, which Admit sends itself."
+	huma.Register(h.api, mark,
+		func(ctx context.Context, in *actionInput) (*itemOutput[*admit.Refund], error) {
 			r, err := h.Orders.MarkRefunded(ctx, in.ID)
 			return answer(h, ctx, r, err)
 		})
@@ -149,7 +161,7 @@ func (h *handler) registerRefunds() {
 // orderAction registers a POST or DELETE on one order or ticket.
 func (h *handler) orderAction(id, method, path, summary string, act func(context.Context, string) (*admit.Order, error)) {
 	huma.Register(h.api, op(id, method, path, summary, "Orders", bearer, 200, 403, 404, 409),
-		func(ctx context.Context, in *orderActionInput) (*itemOutput[*admit.Order], error) {
+		func(ctx context.Context, in *actionInput) (*itemOutput[*admit.Order], error) {
 			o, err := act(ctx, in.ID)
 			return answer(h, ctx, o, err)
 		})

@@ -4,6 +4,10 @@
 ALTER TABLE refunds ADD COLUMN event_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE refunds ADD COLUMN refunded_at BIGINT;
 UPDATE refunds SET event_id = (SELECT event_id FROM orders WHERE orders.id = refunds.order_id);
+-- Manual refunds were recorded as sent the moment they were asked for,
+-- though nobody had paid them back: they become owed again, for the
+-- organizer to pay (or confirm paid) and mark refunded.
+UPDATE refunds SET status = 'pending', provider_ref = '' WHERE provider_ref = 'manual';
 UPDATE refunds SET refunded_at = created_at WHERE status = 'succeeded';
 CREATE INDEX refunds_event ON refunds (event_id, created_at, id);
 CREATE INDEX refunds_event_status ON refunds (event_id, status, created_at, id);
