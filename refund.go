@@ -22,7 +22,7 @@ type Refund struct {
 	Amount     Money        `json:"amount"`
 	Provider   string       `json:"provider" enum:"manual,stripe" doc:"Who pays it back: stripe is sent by Admit, manual by the organizer"`
 	Status     RefundStatus `json:"status" enum:"pending,succeeded" doc:"pending: on its way (stripe) or owed by the organizer (manual)"`
-	Reference  string       `json:"reference,omitempty" doc:"The provider's id of the refund (none for manual refunds)"`
+	Reference  string       `json:"reference,omitempty" doc:"The provider's id of the refund (none for manual refunds, nor for those made in Stripe's dashboard)"`
 	BuyerEmail string       `json:"buyer_email,omitempty" doc:"Whom to pay back: in an event's refund list only"`
 	CreatedAt  time.Time    `json:"created_at"`
 	RefundedAt *time.Time   `json:"refunded_at"`

@@ -86,6 +86,18 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 			t.Fatalf("available %d after a replayed payment of 2 seats, want 297", *ev.TicketTypes[0].Available)
 		}
 
+		// A refund made in Stripe's dashboard is recorded (once), and the
+		// refund of a later cancellation gives back only the rest.
+		refundedInStripe := func(eventID, intent, secret string, refunded int64) response {
+			charge := stripetest.ChargeRefunded(eventID, intent, o.Total, admit.Money{Amount: refunded, Currency: o.Total.Currency})
+			body, sig := stripetest.SignedPayload(t, secret, charge, time.Now())
+			return s.call("POST", "/api/v1/webhooks/stripe", "", body, "Stripe-Signature", sig)
+		}
+		refundedInStripe("evt_dash_forged_"+e.Name, o.Payment.Reference, "whsec_wrong", 5000).wantProblem(t, 400, "")
+		refundedInStripe("evt_dash_"+e.Name, o.Payment.Reference, webhookSecret, 1000).want(t, 200)
+		refundedInStripe("evt_dash_"+e.Name, o.Payment.Reference, webhookSecret, 1000).want(t, 200)
+		refundedInStripe("evt_dash_stranger_"+e.Name, "pi_not_ours", webhookSecret, 1000).want(t, 200)
+
 		// Cancelling refunds through Stripe, from the outbox; releasing an
 		// unpaid order cancels its PaymentIntent, so it cannot be paid.
 		released := order()
@@ -96,9 +108,10 @@ func TestStripePaymentsThroughTheAPI(t *testing.T) {
 		}
 		var refunded admit.Order
 		s.call("GET", "/api/v1/orders/"+o.ID, c.attendee, nil).want(t, 200).decode(t, &refunded)
-		if r := refunded.Refunds; len(r) != 1 || r[0].Status != admit.RefundSucceeded || r[0].Amount.Amount != 5000 ||
-			!strings.HasPrefix(r[0].Reference, "re_") || r[0].RefundedAt == nil {
-			t.Fatalf("refunds after cancelling: %+v", r)
+		if r := refunded.Refunds; len(r) != 2 || r[0].Amount.Amount != 1000 || r[0].Status != admit.RefundSucceeded ||
+			r[1].Status != admit.RefundSucceeded || r[1].Amount.Amount != 4000 || !strings.HasPrefix(r[1].Reference, "re_") || r[1].RefundedAt == nil ||
+			refunded.Refunded.Amount != 5000 {
+			t.Fatalf("refunds after a dashboard refund of 10.00 and cancelling: %+v", r)
 		}
 		var cancels []string
 		for _, r := range stripeSaw() {

@@ -89,7 +89,8 @@ func (s *Service) release(ctx context.Context, id string) {
 
 // Stripe applies a Stripe webhook: the signature is verified first, so a
 // forged or stale event changes nothing. payment_intent.succeeded confirms
-// its order (once per event id); other events are acknowledged and ignored.
+// its order, charge.refunded records refunds made in Stripe's dashboard
+// (each once per event id); other events are acknowledged and ignored.
 func (s *Service) Stripe(ctx context.Context, payload []byte, signature string) error {
 	if s.stripe == nil {
 		return admit.Errorf(admit.EUNAVAILABLE, "Stripe is not configured on this server")
@@ -98,14 +99,21 @@ func (s *Service) Stripe(ctx context.Context, payload []byte, signature string) 
 	if err != nil {
 		return err
 	}
-	if ev.Type != "payment_intent.succeeded" {
-		return nil
+	switch ev.Type {
+	case "payment_intent.succeeded":
+		return s.stripePaid(ctx, ev)
+	case "charge.refunded":
+		return s.stripeRefunded(ctx, ev)
 	}
+	return nil
+}
+
+func (s *Service) stripePaid(ctx context.Context, ev stripe.Event) error {
 	if ev.OrderID == "" {
 		s.log.Warn("stripe: payment without an order_id: not one of ours", "event_id", ev.ID, "payment_intent", ev.PaymentRef)
 		return nil // another integration's: do not make Stripe retry forever
 	}
-	_, err = s.DB.ConfirmPayment(admit.NewContextWithUser(ctx, admit.System), store.Payment{
+	_, err := s.DB.ConfirmPayment(admit.NewContextWithUser(ctx, admit.System), store.Payment{
 		Provider: admit.ProviderStripe, NoticeID: ev.ID, OrderID: ev.OrderID, Ref: ev.PaymentRef, Amount: ev.Amount})
 	switch admit.ErrorCode(err) {
 	case admit.ENOTFOUND:
@@ -114,6 +122,20 @@ func (s *Service) Stripe(ctx context.Context, payload []byte, signature string) 
 	case admit.EINVALID:
 		// Refused, so Stripe retries and shows the failure: a person must look.
 		s.log.Error("stripe: payment refused", "order_id", ev.OrderID, "event_id", ev.ID, "err", err)
+	}
+	return err
+}
+
+// stripeRefunded records what a charge refunded beyond Admit's own refunds.
+func (s *Service) stripeRefunded(ctx context.Context, ev stripe.Event) error {
+	err := s.DB.RecordProviderRefunds(ctx, store.ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: ev.ID,
+		PaymentRef: ev.PaymentRef, Refunded: ev.Refunded})
+	switch admit.ErrorCode(err) {
+	case admit.ENOTFOUND:
+		s.log.Warn("stripe: refund of a payment that is no order's", "payment_intent", ev.PaymentRef, "event_id", ev.ID)
+		return nil // another integration's: do not make Stripe retry forever
+	case admit.EINVALID:
+		s.log.Error("stripe: refund refused", "payment_intent", ev.PaymentRef, "event_id", ev.ID, "err", err)
 	}
 	return err
 }

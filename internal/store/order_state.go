@@ -331,13 +331,8 @@ type Payment struct {
 // another payment than the order's, is EINVALID and changes nothing.
 func (db *DB) ConfirmPayment(ctx context.Context, p Payment) (*admit.Order, error) {
 	return db.confirm(ctx, p.OrderID, p.Ref, func(tx *Tx) (*admit.Order, error) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			p.Provider, p.NoticeID, ts(tx.now))
-		if err != nil {
-			return nil, fmt.Errorf("store: webhook event: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, nil // seen before
+		if first, err := tx.firstNotice(ctx, p.Provider, p.NoticeID); err != nil || !first {
+			return nil, err
 		}
 		o, _, err := tx.lockedOrder(ctx, p.OrderID)
 		if err != nil {
@@ -357,6 +352,18 @@ func (db *DB) ConfirmPayment(ctx context.Context, p Payment) (*admit.Order, erro
 		}
 		return o, nil
 	})
+}
+
+// firstNotice records a provider's notice (a webhook event) as seen and
+// reports whether it is new: each is applied once, however often delivered.
+func (tx *Tx) firstNotice(ctx context.Context, provider, id string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		provider, id, ts(tx.now))
+	if err != nil {
+		return false, fmt.Errorf("store: webhook event: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // paymentSettled reports whether an order's payment was dealt with: it is

@@ -73,6 +73,64 @@ func (tx *Tx) completeRefund(ctx context.Context, id, providerRef string) error 
 		"amount": r.Amount.Amount, "currency": r.Amount.Currency})
 }
 
+// ProviderRefunds is a provider's word of what a payment has refunded in
+// all, whoever asked for it (Stripe's charge.refunded).
+type ProviderRefunds struct {
+	Provider   string
+	NoticeID   string // the provider's id of this notice: each is applied once
+	PaymentRef string
+	Refunded   admit.Money
+}
+
+// RecordProviderRefunds records refunds made at the provider outside Admit
+// (in Stripe's dashboard): what the payment has refunded beyond the refunds
+// Admit knows of becomes a refund already sent, so that no later
+// cancellation gives that money back twice. The tickets stay valid: an
+// organizer who refunded in order to cancel also cancels in Admit, which
+// then refunds no more than what is left. ENOTFOUND for a payment that is
+// no order's; EINVALID for refunds in another currency than the order's.
+func (db *DB) RecordProviderRefunds(ctx context.Context, n ProviderRefunds) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		if first, err := tx.firstNotice(ctx, n.Provider, n.NoticeID); err != nil || !first {
+			return err
+		}
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE provider = $1 AND payment_ref = $2 AND payment_ref <> ''`, n.Provider, n.PaymentRef).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) { // (the condition on '' lets the partial index serve)
+			return admit.Errorf(admit.ENOTFOUND, "no order is paid by %s payment %q", n.Provider, n.PaymentRef)
+		} else if err != nil {
+			return fmt.Errorf("store: order of payment %s: %w", n.PaymentRef, err)
+		}
+		o, _, err := tx.lockedOrder(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n.Refunded.Currency != o.Total.Currency {
+			return admit.Errorf(admit.EINVALID, "payment %s refunded %s, but order %s is in %s", n.PaymentRef, n.Refunded.Currency, o.ID, o.Total.Currency)
+		}
+		known := o.Refunded.Amount // every refund Admit made or asked for, sent or on its way
+		return tx.refundedOutside(ctx, o, min(n.Refunded.Amount-known, o.Total.Amount-known))
+	})
+}
+
+// refundedOutside records amount as refunded already, by the provider.
+func (tx *Tx) refundedOutside(ctx context.Context, o *admit.Order, amount int64) error {
+	if amount <= 0 {
+		return nil
+	}
+	id := newID("ref")
+	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, event_id, amount, currency, status, created_at, refunded_at)
+		VALUES ($1, $2, $3, $4, $5, 'succeeded', $6, $6)`, id, o.ID, o.EventID, amount, o.Total.Currency, ts(tx.now))
+	if err != nil {
+		return fmt.Errorf("store: refund: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1`, o.ID, amount, ts(tx.now)); err != nil {
+		return fmt.Errorf("store: refund: %w", err)
+	}
+	return tx.outbox(ctx, "refund.succeeded", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "event_id": o.EventID,
+		"amount": amount, "currency": o.Total.Currency, "outside_admit": true})
+}
+
 // MarkRefunded records that an organizer paid a manual refund back: the
 // event's organizers and admins (anyone else: ENOTFOUND). Stripe refunds
 // are Admit's to send (ECONFLICT); marking a refund twice changes nothing.

@@ -113,17 +113,25 @@ func TestRefundsAreTheOrganizers(t *testing.T) {
 	})
 }
 
+// cardPaidOrder is an order of q seats for buyer paid by the Stripe
+// payment ref.
+func (s *onsale) cardPaidOrder(t *testing.T, buyer context.Context, q int64, ref string) *admit.Order {
+	t.Helper()
+	o, err := s.order(buyer, q)
+	must(t, "order", err)
+	must(t, "SetPayment", s.db.SetPayment(context.Background(), o.ID, ref, "secret"))
+	sys := admit.NewContextWithUser(context.Background(), admit.System)
+	o, err = s.db.ConfirmPayment(sys, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_paid_" + o.ID, OrderID: o.ID, Ref: ref, Amount: o.Total})
+	must(t, "ConfirmPayment", err)
+	return o
+}
+
 // A Stripe refund is sent by Admit: it cannot be marked by hand, and its
 // completion, told twice, is recorded once.
 func TestStripeRefundsCompleteOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
-		o, err := s.order(s.attendees[0], 2)
-		must(t, "order", err)
-		sys := admit.NewContextWithUser(context.Background(), admit.System)
-		_, err = s.db.ConfirmPayment(sys, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_1", OrderID: o.ID, Amount: eur(2000)})
-		must(t, "ConfirmPayment", err)
-		o, err = s.db.CancelOrder(s.attendees[0], o.ID)
+		o, err := s.db.CancelOrder(s.attendees[0], s.cardPaidOrder(t, s.attendees[0], 2, "pi_1").ID)
 		must(t, "CancelOrder", err)
 		id := o.Refunds[0].ID
 		_, err = s.db.MarkRefunded(s.org, id)
@@ -158,5 +166,57 @@ func TestMarkingARefundConcurrently(t *testing.T) {
 		if n := len(s.outboxMessages(t, "refund.succeeded", o.ID)); n != 1 {
 			t.Fatalf("%d refund.succeeded messages after concurrent marks, want 1", n)
 		}
+	})
+}
+
+// Refunds made in Stripe's dashboard are recorded as sent, once per notice
+// and only beyond Admit's own, so that a later cancellation gives back no
+// more than what is left.
+func TestRefundsMadeAtTheProvider(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
+		o := s.cardPaidOrder(t, s.attendees[0], 2, "pi_1")
+		told := func(notice string, refunded int64) {
+			t.Helper()
+			must(t, "RecordProviderRefunds "+notice, s.db.RecordProviderRefunds(context.Background(),
+				ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: notice, PaymentRef: "pi_1", Refunded: eur(refunded)}))
+		}
+		refunds := func(want int64) *admit.Order {
+			t.Helper()
+			got, err := s.db.FindOrder(s.attendees[0], o.ID)
+			must(t, "FindOrder", err)
+			var sum int64
+			for _, r := range got.Refunds {
+				sum += r.Amount.Amount
+			}
+			if got.Refunded.Amount != want || sum != want {
+				t.Fatalf("refunded %d, its refunds add up to %d; want %d: %+v", got.Refunded.Amount, sum, want, got.Refunds)
+			}
+			return got
+		}
+
+		told("evt_r1", 500) // a goodwill refund in the dashboard
+		told("evt_r1", 500) // delivered again
+		got := refunds(500)
+		if r := got.Refunds[0]; r.Status != admit.RefundSucceeded || r.RefundedAt == nil || got.Status != admit.OrderPaid || got.Tickets[0].Status != admit.TicketValid {
+			t.Fatalf("after a dashboard refund: %s, %+v", got.Status, got.Refunds)
+		}
+		_, err := s.db.CancelTicket(s.attendees[0], got.Tickets[0].ID) // Admit's own refund: 1000
+		must(t, "CancelTicket", err)
+		told("evt_r2", 1500) // Stripe reports it: nothing new
+		refunds(1500)
+		_, err = s.db.CancelOrder(s.attendees[0], o.ID) // what is left: 500, not 1000
+		must(t, "CancelOrder", err)
+		told("evt_r3", 2000)
+		if got := refunds(2000); len(got.Refunds) != 3 || len(s.outboxMessages(t, "refund.requested", o.ID)) != 2 {
+			t.Fatalf("refunds %+v with %d refund.requested messages; want 3 refunds, 2 of them Admit's", got.Refunds, len(s.outboxMessages(t, "refund.requested", o.ID)))
+		}
+
+		err = s.db.RecordProviderRefunds(context.Background(), ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_x", PaymentRef: "pi_other", Refunded: eur(100)})
+		wantCode(t, "refunds of another payment", err, admit.ENOTFOUND)
+		err = s.db.RecordProviderRefunds(context.Background(), ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_y", PaymentRef: "", Refunded: eur(100)})
+		wantCode(t, "refunds of no payment", err, admit.ENOTFOUND)
+		err = s.db.RecordProviderRefunds(context.Background(), ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_z", PaymentRef: "pi_1", Refunded: usd(100)})
+		wantCode(t, "refunds in another currency", err, admit.EINVALID)
 	})
 }

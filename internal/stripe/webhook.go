@@ -20,10 +20,12 @@ const WebhookTolerance = 5 * time.Minute
 // event id (evt_…), the key for handling each delivery once; Type is for
 // example "payment_intent.succeeded". For payment_intent.* events PaymentRef
 // is the intent's id, OrderID its order_id metadata (set by StartPayment) and
-// Amount its amount; for other types they are empty.
+// Amount its amount. For charge.* events PaymentRef is the charge's intent
+// and Refunded what the charge has refunded in all (amount_refunded). For
+// other types they are empty.
 type Event struct {
 	ID, Type, PaymentRef, OrderID string
-	Amount                        admit.Money
+	Amount, Refunded              admit.Money
 }
 
 // ParseWebhook verifies signatureHeader (the request's Stripe-Signature)
@@ -66,21 +68,47 @@ func (c *Client) ParseWebhook(payload []byte, signatureHeader string, now time.T
 		return Event{}, invalidf("the webhook body is not a Stripe event: it has no id or type")
 	}
 	e := Event{ID: raw.ID, Type: raw.Type}
-	if !strings.HasPrefix(raw.Type, "payment_intent.") {
-		return e, nil
+	switch {
+	case strings.HasPrefix(raw.Type, "payment_intent."):
+		return paymentIntentEvent(e, raw.Data.Object)
+	case strings.HasPrefix(raw.Type, "charge."):
+		return chargeEvent(e, raw.Data.Object)
 	}
+	return e, nil
+}
+
+func paymentIntentEvent(e Event, object json.RawMessage) (Event, error) {
 	var pi struct {
 		ID       string            `json:"id"`
 		Amount   int64             `json:"amount"`
 		Currency string            `json:"currency"`
 		Metadata map[string]string `json:"metadata"`
 	}
-	if err := json.Unmarshal(raw.Data.Object, &pi); err != nil || pi.ID == "" {
-		return Event{}, invalidf("the %s event %s has no payment intent in data.object", raw.Type, raw.ID)
+	if err := json.Unmarshal(object, &pi); err != nil || pi.ID == "" {
+		return Event{}, invalidf("the %s event %s has no payment intent in data.object", e.Type, e.ID)
 	}
 	e.PaymentRef = pi.ID
 	e.OrderID = pi.Metadata["order_id"]
 	e.Amount = fromAPIAmount(pi.Amount, pi.Currency)
+	return e, nil
+}
+
+// chargeEvent reads a charge: its intent (a charge of ours always has one:
+// Admit takes payments through PaymentIntents only) and its refunds.
+func chargeEvent(e Event, object json.RawMessage) (Event, error) {
+	var ch struct {
+		ID             string `json:"id"`
+		PaymentIntent  string `json:"payment_intent"`
+		Amount         int64  `json:"amount"`
+		AmountRefunded int64  `json:"amount_refunded"`
+		Currency       string `json:"currency"`
+	}
+	if err := json.Unmarshal(object, &ch); err != nil || ch.ID == "" {
+		return Event{}, invalidf("the %s event %s has no charge in data.object", e.Type, e.ID)
+	}
+	e.PaymentRef = ch.PaymentIntent
+	e.Amount = fromAPIAmount(ch.Amount, ch.Currency)
+	e.Refunded = fromAPIAmount(ch.AmountRefunded, ch.Currency)
 	return e, nil
 }
 

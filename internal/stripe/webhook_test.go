@@ -34,11 +34,24 @@ func TestParseWebhook(t *testing.T) {
 		t.Errorf("ISK event: %+v, %v; want amount %v", got, err, isk)
 	}
 
-	charge := []byte(`{"id":"evt_3","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge"}}}`)
+	charge := stripetest.ChargeRefunded("evt_3", "pi_1", eur(2500), eur(1000))
 	body, header = stripetest.SignedPayload(t, testSecret, charge, now)
 	got, err = c.ParseWebhook(body, header, now)
-	if want := (stripe.Event{ID: "evt_3", Type: "charge.refunded"}); err != nil || got != want {
+	if want := (stripe.Event{ID: "evt_3", Type: "charge.refunded", PaymentRef: "pi_1", Amount: eur(2500), Refunded: eur(1000)}); err != nil || got != want {
 		t.Errorf("charge.refunded: %+v, %v; want %+v", got, err, want)
+	}
+
+	other := []byte(`{"id":"evt_4","object":"event","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`)
+	body, header = stripetest.SignedPayload(t, testSecret, other, now)
+	got, err = c.ParseWebhook(body, header, now)
+	if want := (stripe.Event{ID: "evt_4", Type: "customer.created"}); err != nil || got != want {
+		t.Errorf("customer.created: %+v, %v; want %+v", got, err, want)
+	}
+
+	noCharge := []byte(`{"id":"evt_5","object":"event","type":"charge.refunded","data":{"object":{"object":"charge"}}}`)
+	body, header = stripetest.SignedPayload(t, testSecret, noCharge, now)
+	if _, err := c.ParseWebhook(body, header, now); admit.ErrorCode(err) != admit.EINVALID {
+		t.Errorf("charge.refunded without a charge id: %v, want invalid", err)
 	}
 }
 

@@ -129,31 +129,54 @@ func SignedPayload(t testing.TB, secret string, payload []byte, at time.Time) (b
 // orderID (its order_id metadata) over amount.
 func PaymentIntentSucceeded(eventID, intentID, orderID string, amount admit.Money) []byte {
 	units, currency := stripe.APIAmount(amount)
-	event := map[string]any{
-		"id":               eventID,
+	return event(eventID, "payment_intent.succeeded", map[string]any{
+		"id":                   intentID,
+		"object":               "payment_intent",
+		"amount":               units,
+		"amount_received":      units,
+		"currency":             currency,
+		"status":               "succeeded",
+		"client_secret":        intentID + "_secret_test",
+		"metadata":             map[string]string{"order_id": orderID},
+		"livemode":             false,
+		"payment_method_types": []string{"card"},
+	})
+}
+
+// ChargeRefunded returns the JSON of a charge.refunded webhook event with id
+// eventID: the charge of the PaymentIntent intentID, over amount, of which
+// refunded is refunded in all.
+func ChargeRefunded(eventID, intentID string, amount, refunded admit.Money) []byte {
+	units, currency := stripe.APIAmount(amount)
+	refundedUnits, _ := stripe.APIAmount(refunded)
+	return event(eventID, "charge.refunded", map[string]any{
+		"id":              "ch_" + intentID,
+		"object":          "charge",
+		"amount":          units,
+		"amount_captured": units,
+		"amount_refunded": refundedUnits,
+		"currency":        currency,
+		"payment_intent":  intentID,
+		"refunded":        refundedUnits == units,
+		"status":          "succeeded",
+		"paid":            true,
+		"livemode":        false,
+	})
+}
+
+// event wraps object as the data of a webhook event.
+func event(id, typ string, object map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{
+		"id":               id,
 		"object":           "event",
 		"api_version":      stripego.APIVersion,
 		"created":          time.Now().Unix(),
 		"livemode":         false,
 		"pending_webhooks": 1,
 		"request":          map[string]any{"id": nil, "idempotency_key": nil},
-		"type":             "payment_intent.succeeded",
-		"data": map[string]any{
-			"object": map[string]any{
-				"id":                   intentID,
-				"object":               "payment_intent",
-				"amount":               units,
-				"amount_received":      units,
-				"currency":             currency,
-				"status":               "succeeded",
-				"client_secret":        intentID + "_secret_test",
-				"metadata":             map[string]string{"order_id": orderID},
-				"livemode":             false,
-				"payment_method_types": []string{"card"},
-			},
-		},
-	}
-	b, err := json.Marshal(event)
+		"type":             typ,
+		"data":             map[string]any{"object": object},
+	})
 	if err != nil {
 		panic(errors.New("stripetest: " + err.Error())) // cannot happen: plain maps
 	}

@@ -31,7 +31,8 @@ type receivedBody struct {
 func (h *handler) registerWebhooks() {
 	o := op("stripeWebhook", http.MethodPost, "/webhooks/stripe", "Stripe events (signed)", "Payments", public, 200, 503)
 	o.Description = "Verifies the Stripe-Signature; an unsigned, wrongly signed or stale event is a 400 and changes nothing. " +
-		"payment_intent.succeeded confirms its order; the same event twice changes nothing the second time. " +
+		"payment_intent.succeeded confirms its order; charge.refunded records what was refunded in Stripe's dashboard beyond Admit's own refunds " +
+		"(the tickets stay valid; cancelling the order later refunds only the rest); the same event twice changes nothing the second time. " +
 		"A payment of another amount than its order's total is a 400 and changes nothing (Stripe retries it; a person must look). " +
 		"Events for orders that are not ours are acknowledged. 503 when Stripe is not configured on this server."
 	o.SkipValidateBody = true // the signature covers the raw bytes: they are checked there
