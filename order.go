@@ -41,8 +41,11 @@ type Order struct {
 	Refunds   []Refund    `json:"refunds" doc:"Each refund, oldest first, with whether its money went out"`
 	Payment   Payment     `json:"payment"`
 	Tickets   []Ticket    `json:"tickets"`
-	CreatedAt time.Time   `json:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
+	// BuyerEmail is whom to reach about the order (a bank transfer to
+	// confirm): in an event's order list only.
+	BuyerEmail string    `json:"buyer_email,omitempty" doc:"The buyer's email: in an event's order list only"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // OrderItem is a quantity of one ticket type at the price paid.
@@ -153,6 +156,18 @@ func (n *NewOrder) Validate() error {
 	return p.Err()
 }
 
+// OrderSort names the order of order lists in their cursors: newest first.
+const OrderSort = "created"
+
+// ValidOrderStatus reports whether s is an order status.
+func ValidOrderStatus(s OrderStatus) bool {
+	switch s {
+	case OrderPending, OrderPaid, OrderExpired, OrderCancelled, OrderFailed:
+		return true
+	}
+	return false
+}
+
 // TicketSort names the order of ticket lists (a buyer's tickets, an
 // event's registrants) in their cursors: by order, then in the order the
 // order named its attendees.
@@ -177,6 +192,9 @@ type OrderService interface {
 	CancelTicket(ctx context.Context, ticketID string) (*Order, error)
 	// MarkPaid confirms a manual payment: the event's organizers.
 	MarkPaid(ctx context.Context, id string) (*Order, error)
+	// ListEventOrders lists an event's orders, newest first, of one status
+	// ("": all), with their buyers' emails: the event's organizers.
+	ListEventOrders(ctx context.Context, eventID string, status OrderStatus, page Page) ([]Order, string, error)
 	ListRegistrants(ctx context.Context, eventID string, page Page) ([]Registrant, string, error)
 	// ListRefunds lists an event's refunds, oldest first, of one status
 	// ("": all): the event's organizers.

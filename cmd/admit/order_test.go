@@ -59,6 +59,15 @@ func TestOrderLifecycleThroughTheAPI(t *testing.T) {
 		s.call("POST", "/api/v1/orders/"+o.ID+"/cancel", other, nil).wantProblem(t, 404, "")
 		s.call("POST", "/api/v1/orders/"+o.ID+"/mark-paid", c.attendee, nil).wantProblem(t, 403, "")
 
+		// The organizer finds the order awaiting its bank transfer.
+		awaiting := "/api/v1/events/" + c.event.ID + "/orders?status=pending"
+		s.call("GET", awaiting, c.attendee, nil).wantProblem(t, 403, "")
+		var owing list[admit.Order]
+		s.call("GET", awaiting, c.organizer, nil).want(t, 200).decode(t, &owing)
+		if len(owing.Items) != 1 || owing.Items[0].ID != o.ID || owing.Items[0].BuyerEmail == "" || owing.Items[0].Payment.ClientSecret != "" {
+			t.Fatalf("orders awaiting payment: %+v", owing.Items)
+		}
+
 		s.call("POST", "/api/v1/orders/"+o.ID+"/mark-paid", c.organizer, nil).want(t, 200).decode(t, &o)
 		if o.Status != admit.OrderPaid || len(o.Tickets) != 2 {
 			t.Fatalf("after mark-paid: %s with %d tickets", o.Status, len(o.Tickets))

@@ -88,6 +88,8 @@ func testBadInputGetsProblems(t *testing.T, e testenv.Engine) {
 		{"hold of 0 minutes on create", "POST", "/api/v1/events", c.organizer, `{"title":"x","city_id":"` + c.city.ID + `","location_id":"` + c.venue.ID + `","starts_at":"2040-01-01T10:00:00Z","ends_at":"2040-01-01T12:00:00Z","hold_minutes":0}`, 422, "body.hold_minutes"},
 		{"fractional quantity of a ticket type", "POST", "/api/v1/events/" + c.event.ID + "/ticket-types", c.organizer, `{"name":"x","price":{"amount":1,"currency":"EUR"},"quantity":10.5}`, 422, "body.quantity"},
 		{"bad and missing eid", "GET", "/api/v1/users?eid=%00", c.organizer, "", 400, "query.eid"},
+		{"bad order status", "GET", "/api/v1/events/" + c.event.ID + "/orders?status=open", c.organizer, "", 400, "query.status"},
+		{"refund cursor on orders", "GET", "/api/v1/events/" + c.event.ID + "/orders?cursor=" + admit.Cursor{Sort: admit.RefundSort, Value: "1", ID: "ref_x"}.Encode(), c.organizer, "", 400, "query.cursor"},
 		{"bad refund status", "GET", "/api/v1/events/" + c.event.ID + "/refunds?status=owed", c.organizer, "", 400, "query.status"},
 		{"bad refund cursor", "GET", "/api/v1/events/" + c.event.ID + "/refunds?cursor=" + admit.Cursor{Sort: admit.RefundSort, Value: "soon", ID: "ref_x"}.Encode(), c.organizer, "", 400, "query.cursor"},
 		{"order cursor on refunds", "GET", "/api/v1/events/" + c.event.ID + "/refunds?cursor=" + admit.Cursor{Sort: "created", Value: "1", ID: "ord_x"}.Encode(), c.organizer, "", 400, "query.cursor"},

@@ -443,12 +443,13 @@ func effectiveStatus(o *admit.Order, now time.Time) admit.OrderStatus {
 const orderColumns = `o.id, o.user_id, o.event_id, o.status, o.expires_at, o.total_amount, o.currency, o.refunded_amount,
 	o.provider, o.payment_ref, o.client_secret, o.created_at, o.updated_at, e.organization_id, e.time_zone`
 
-func scanOrder(s scanner) (*admit.Order, string, error) {
+// scanOrder reads the orderColumns, then more.
+func scanOrder(s scanner, more ...any) (*admit.Order, string, error) {
 	var o admit.Order
 	var expires, created, updated int64
 	var orgID, zone string
-	err := s.Scan(&o.ID, &o.UserID, &o.EventID, &o.Status, &expires, &o.Total.Amount, &o.Total.Currency, &o.Refunded.Amount,
-		&o.Payment.Provider, &o.Payment.Reference, &o.Payment.ClientSecret, &created, &updated, &orgID, &zone)
+	err := s.Scan(append([]any{&o.ID, &o.UserID, &o.EventID, &o.Status, &expires, &o.Total.Amount, &o.Total.Currency, &o.Refunded.Amount,
+		&o.Payment.Provider, &o.Payment.Reference, &o.Payment.ClientSecret, &created, &updated, &orgID, &zone}, more...)...)
 	o.Refunded.Currency = o.Total.Currency
 	o.ExpiresAt, o.CreatedAt, o.UpdatedAt = fromTS(expires, time.UTC), fromTS(created, time.UTC), fromTS(updated, time.UTC)
 	o.Items, o.Tickets, o.Refunds = []admit.OrderItem{}, []admit.Ticket{}, []admit.Refund{}

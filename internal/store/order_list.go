@@ -18,6 +18,34 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 	}
 	var q query
 	q.and("o.user_id = " + q.arg(u.ID))
+	return db.listOrders(ctx, q, page, false)
+}
+
+// ListEventOrders returns an event's orders, newest first, of one status
+// ("": all; a pending order whose hold lapsed is expired), with each
+// buyer's email: the event's organizers and admins only (EFORBIDDEN).
+func (db *DB) ListEventOrders(ctx context.Context, eventID string, status admit.OrderStatus, page admit.Page) ([]admit.Order, string, error) {
+	if err := db.canSeeOrders(ctx, eventID, "only the event's organizers see its orders"); err != nil {
+		return nil, "", err
+	}
+	var q query
+	q.and("o.event_id = " + q.arg(eventID))
+	switch now := ts(db.Now()); status {
+	case "":
+	case admit.OrderPending:
+		q.and("o.status = 'pending' AND o.expires_at > " + q.arg(now))
+	case admit.OrderExpired:
+		q.and("o.status IN ('pending', 'expired') AND (o.status = 'expired' OR o.expires_at <= " + q.arg(now) + ")")
+	default:
+		q.and("o.status = " + q.arg(string(status)))
+	}
+	return db.listOrders(ctx, q, page, true)
+}
+
+// listOrders reads a page of the orders q selects, newest first, with
+// their parts; withBuyer adds the buyer's email, for organizers, and
+// leaves out what lets a buyer pay (the client secret) in any case.
+func (db *DB) listOrders(ctx context.Context, q query, page admit.Page, withBuyer bool) ([]admit.Order, string, error) {
 	if c := page.Cursor; c != nil {
 		v, err := c.IntValue()
 		if err != nil {
@@ -26,13 +54,25 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 		q.and("(o.created_at, o.id) < (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
 	}
 	limit := pageLimit(page)
-	rows, err := db.primary.QueryContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN events e ON e.id = o.event_id`+q.whereSQL()+
+	columns, from := orderColumns, ` FROM orders o JOIN events e ON e.id = o.event_id`
+	if withBuyer {
+		columns, from = columns+`, COALESCE(u.email, '')`, from+` LEFT JOIN users u ON u.id = o.user_id`
+	}
+	rows, err := db.primary.QueryContext(ctx, `SELECT `+columns+from+q.whereSQL()+
 		` ORDER BY o.created_at DESC, o.id DESC LIMIT `+strconv.Itoa(limit+1), q.args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("store: my orders: %w", err)
+		return nil, "", fmt.Errorf("store: orders: %w", err)
 	}
 	found, err := scanAll(rows, func(s scanner) (*admit.Order, error) {
-		o, _, err := scanOrder(s)
+		var email string
+		var more []any
+		if withBuyer {
+			more = []any{&email}
+		}
+		o, _, err := scanOrder(s, more...)
+		if withBuyer {
+			o.BuyerEmail, o.Payment.ClientSecret = email, ""
+		}
 		return o, err
 	})
 	if err != nil {
@@ -47,7 +87,7 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 		o.Status = effectiveStatus(o, now)
 		orders[i] = *o
 	}
-	orders, next := nextCursor(orders, limit, "created", func(o admit.Order) (string, string) {
+	orders, next := nextCursor(orders, limit, admit.OrderSort, func(o admit.Order) (string, string) {
 		return strconv.FormatInt(ts(o.CreatedAt), 10), o.ID
 	})
 	return orders, next, nil

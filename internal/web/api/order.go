@@ -54,6 +54,12 @@ type registrantsInput struct {
 	PageQuery
 }
 
+type eventOrdersInput struct {
+	IDInput
+	Status string `query:"status" doc:"Only orders of this status (a pending order whose hold lapsed is expired); all when absent"`
+	PageQuery
+}
+
 type refundsInput struct {
 	IDInput
 	Status string `query:"status" doc:"pending (still to be paid back, or on their way through Stripe) or succeeded; all when absent"`
@@ -93,7 +99,7 @@ func (h *handler) registerOrders() {
 
 	huma.Register(h.api, op("myOrders", http.MethodGet, "/me/orders", "The caller's orders, newest first", "Orders", bearer, 200),
 		func(ctx context.Context, in *listPageInput) (*itemOutput[listBody[admit.Order]], error) {
-			page, err := ParsePage(in.PageQuery, "created")
+			page, err := ParsePage(in.PageQuery, admit.OrderSort)
 			if err != nil {
 				return nil, h.fail(ctx, err)
 			}
@@ -118,7 +124,28 @@ func (h *handler) registerOrders() {
 		"application/json": {Schema: schema}, "text/csv": {Schema: &huma.Schema{Type: "string"}},
 	}}}
 	huma.Register(h.api, users, h.listRegistrants)
+	h.registerEventOrders()
 	h.registerRefunds()
+}
+
+func (h *handler) registerEventOrders() {
+	list := op("listEventOrders", http.MethodGet, "/events/{id}/orders", "An event's orders, newest first (its organizers, admins)", "Orders", bearer, 200, 403, 404)
+	list.Description = "Each order with its items, tickets, refunds and the buyer's email. ?status=pending lists the orders " +
+		"still holding seats: for manual payments, the bank transfers to look out for and confirm with mark-paid."
+	huma.Register(h.api, list, func(ctx context.Context, in *eventOrdersInput) (*itemOutput[listBody[admit.Order]], error) {
+		var p admit.Problems
+		status := admit.OrderStatus(in.Status)
+		if status != "" && !admit.ValidOrderStatus(status) {
+			p.Add("query.status", "must be pending, paid, expired, cancelled or failed")
+		}
+		page := pageParam(&p, in.PageQuery, admit.OrderSort)
+		if err := p.Err(); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		items, next, err := h.Orders.ListEventOrders(ctx, in.ID, status, page)
+		return answer(h, ctx, listBody[admit.Order]{Items: items, NextCursor: next}, err)
+	})
+	documentStatus(h.api.OpenAPI(), "GET /api/v1/events/{id}/orders", admit.OrderPending, admit.OrderPaid, admit.OrderExpired, admit.OrderCancelled, admit.OrderFailed)
 }
 
 func (h *handler) registerRefunds() {
@@ -139,13 +166,7 @@ func (h *handler) registerRefunds() {
 		return answer(h, ctx, listBody[admit.Refund]{Items: items, NextCursor: next}, err)
 	})
 
-	// Documented here, not by documentTypedQuery: other lists may come to
-	// filter by statuses of their own.
-	for _, p := range web.Operation(h.api.OpenAPI(), "GET /api/v1/events/{id}/refunds").Parameters {
-		if p.Name == "status" {
-			p.Schema = &huma.Schema{Type: "string", Enum: []any{string(admit.RefundPending), string(admit.RefundSucceeded)}}
-		}
-	}
+	documentStatus(h.api.OpenAPI(), "GET /api/v1/events/{id}/refunds", admit.RefundPending, admit.RefundSucceeded)
 
 	mark := op("markRefunded", http.MethodPost, "/refunds/{id}/mark-refunded", "Record that a manual refund was paid back (the event's organizers)",
 		"Orders", bearer, 200, 404, 409)
@@ -249,4 +270,20 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// documentStatus gives the status query parameter of the operation of
+// pattern its values in the OpenAPI document (the handler parses the
+// string itself, so that a bad value is a 400 naming it); each list has
+// statuses of its own.
+func documentStatus[S ~string](doc *huma.OpenAPI, pattern string, statuses ...S) {
+	enum := make([]any, len(statuses))
+	for i, s := range statuses {
+		enum[i] = string(s)
+	}
+	for _, p := range web.Operation(doc, pattern).Parameters {
+		if p.Name == "status" {
+			p.Schema = &huma.Schema{Type: "string", Enum: enum}
+		}
+	}
 }
