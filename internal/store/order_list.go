@@ -18,7 +18,7 @@ func (db *DB) ListMyOrders(ctx context.Context, page admit.Page) ([]admit.Order,
 	}
 	var q query
 	q.and("o.user_id = " + q.arg(u.ID))
-	return db.listOrders(ctx, q, page, false)
+	return db.listOrders(ctx, q, page, db.Now(), false)
 }
 
 // ListEventOrders returns an event's orders, newest first, of one status
@@ -30,22 +30,25 @@ func (db *DB) ListEventOrders(ctx context.Context, eventID string, status admit.
 	}
 	var q query
 	q.and("o.event_id = " + q.arg(eventID))
-	switch now := ts(db.Now()); status {
+	now := db.Now()
+	// The unary + keeps SQLite from reading every hold of every event by
+	// orders_pending and sorting them, rather than this event's in order.
+	switch status {
 	case "":
 	case admit.OrderPending:
-		q.and("o.status = 'pending' AND o.expires_at > " + q.arg(now))
+		q.and("o.status = 'pending' AND +o.expires_at > " + q.arg(ts(now)))
 	case admit.OrderExpired:
-		q.and("o.status IN ('pending', 'expired') AND (o.status = 'expired' OR o.expires_at <= " + q.arg(now) + ")")
+		q.and("o.status IN ('pending', 'expired') AND (o.status = 'expired' OR +o.expires_at <= " + q.arg(ts(now)) + ")")
 	default:
 		q.and("o.status = " + q.arg(string(status)))
 	}
-	return db.listOrders(ctx, q, page, true)
+	return db.listOrders(ctx, q, page, now, true)
 }
 
 // listOrders reads a page of the orders q selects, newest first, with
-// their parts; withBuyer adds the buyer's email, for organizers, and
+// their parts and their status at now; withBuyer adds the buyer's email, for organizers, and
 // leaves out what lets a buyer pay (the client secret) in any case.
-func (db *DB) listOrders(ctx context.Context, q query, page admit.Page, withBuyer bool) ([]admit.Order, string, error) {
+func (db *DB) listOrders(ctx context.Context, q query, page admit.Page, now time.Time, withBuyer bool) ([]admit.Order, string, error) {
 	if c := page.Cursor; c != nil {
 		v, err := c.IntValue()
 		if err != nil {
@@ -81,7 +84,6 @@ func (db *DB) listOrders(ctx context.Context, q query, page admit.Page, withBuye
 	if err := attachParts(ctx, db.primary, found[:min(len(found), limit)]); err != nil { // not the next page's first
 		return nil, "", err
 	}
-	now := db.Now()
 	orders := make([]admit.Order, len(found))
 	for i, o := range found {
 		o.Status = effectiveStatus(o, now)

@@ -388,6 +388,8 @@ func (db *DB) confirm(ctx context.Context, id, ref string, load func(*Tx) (*admi
 			return nil // confirming twice changes nothing
 		case o.Status == admit.OrderCancelled:
 			return &paymentRefused{reason: "the order was cancelled before its payment arrived"}
+		case o.Refunded.Amount >= o.Total.Amount: // Stripe's notices may come in any order
+			return &paymentRefused{reason: "the payment was refunded in full at the provider before it was confirmed"}
 		}
 		return tx.pay(ctx, o, ref)
 	})

@@ -220,3 +220,23 @@ func TestRefundsMadeAtTheProvider(t *testing.T) {
 		wantCode(t, "refunds in another currency", err, admit.EINVALID)
 	})
 }
+
+// A payment refunded in full in Stripe's dashboard before Admit heard it
+// was paid (Stripe's notices come in any order) gives no tickets: the
+// order fails, its seats go back, and nothing more is refunded.
+func TestPaymentRefundedBeforeItIsConfirmed(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
+		o, err := s.order(s.attendees[0], 2)
+		must(t, "order", err)
+		must(t, "SetPayment", s.db.SetPayment(context.Background(), o.ID, "pi_1", "secret"))
+		must(t, "RecordProviderRefunds", s.db.RecordProviderRefunds(context.Background(),
+			ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_refunded", PaymentRef: "pi_1", Refunded: eur(2000)}))
+		sys := admit.NewContextWithUser(context.Background(), admit.System)
+		got, err := s.db.ConfirmPayment(sys, Payment{Provider: admit.ProviderStripe, NoticeID: "evt_paid", OrderID: o.ID, Ref: "pi_1", Amount: eur(2000)})
+		must(t, "ConfirmPayment", err)
+		if sold, held := s.counts(t); got.Status != admit.OrderFailed || len(got.Tickets) != 0 || got.Refunded.Amount != 2000 || len(got.Refunds) != 1 || sold+held != 0 {
+			t.Fatalf("paid after a full refund: %s with %d tickets, refunds %+v, %d sold and %d held", got.Status, len(got.Tickets), got.Refunds, sold, held)
+		}
+	})
+}

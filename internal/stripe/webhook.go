@@ -20,9 +20,9 @@ const WebhookTolerance = 5 * time.Minute
 // event id (evt_…), the key for handling each delivery once; Type is for
 // example "payment_intent.succeeded". For payment_intent.* events PaymentRef
 // is the intent's id, OrderID its order_id metadata (set by StartPayment) and
-// Amount its amount. For charge.* events PaymentRef is the charge's intent
-// and Refunded what the charge has refunded in all (amount_refunded). For
-// other types they are empty.
+// Amount its amount. For charge.refunded PaymentRef is the charge's intent,
+// Amount the charge's and Refunded what it has refunded in all
+// (amount_refunded). For other types they are empty.
 type Event struct {
 	ID, Type, PaymentRef, OrderID string
 	Amount, Refunded              admit.Money
@@ -71,7 +71,7 @@ func (c *Client) ParseWebhook(payload []byte, signatureHeader string, now time.T
 	switch {
 	case strings.HasPrefix(raw.Type, "payment_intent."):
 		return paymentIntentEvent(e, raw.Data.Object)
-	case strings.HasPrefix(raw.Type, "charge."):
+	case raw.Type == "charge.refunded": // not every charge.* event carries a charge (disputes, refunds)
 		return chargeEvent(e, raw.Data.Object)
 	}
 	return e, nil

@@ -41,11 +41,16 @@ func TestParseWebhook(t *testing.T) {
 		t.Errorf("charge.refunded: %+v, %v; want %+v", got, err, want)
 	}
 
-	other := []byte(`{"id":"evt_4","object":"event","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`)
-	body, header = stripetest.SignedPayload(t, testSecret, other, now)
-	got, err = c.ParseWebhook(body, header, now)
-	if want := (stripe.Event{ID: "evt_4", Type: "customer.created"}); err != nil || got != want {
-		t.Errorf("customer.created: %+v, %v; want %+v", got, err, want)
+	// Events Admit ignores are read no further, even when their object is
+	// not what their name's prefix suggests (a dispute, not a charge).
+	for typ, object := range map[string]string{"customer.created": `{"id":"cus_1","object":"customer"}`,
+		"charge.dispute.created": `{"id":"dp_1","object":"dispute","charge":"ch_1"}`} {
+		other := []byte(`{"id":"evt_4","object":"event","type":"` + typ + `","data":{"object":` + object + `}}`)
+		body, header = stripetest.SignedPayload(t, testSecret, other, now)
+		got, err = c.ParseWebhook(body, header, now)
+		if want := (stripe.Event{ID: "evt_4", Type: typ}); err != nil || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", typ, got, err, want)
+		}
 	}
 
 	noCharge := []byte(`{"id":"evt_5","object":"event","type":"charge.refunded","data":{"object":{"object":"charge"}}}`)
