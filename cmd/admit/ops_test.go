@@ -83,7 +83,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			if want := map[string]string{"limit": "integer", "min_price": "integer", "max_price": "integer", "free": "boolean", "cursor": "string"}[q.Name]; want != "" && q.Schema.Type != want {
 				t.Errorf("%s: query parameter %s documented as %q, want %q", p, q.Name, q.Schema.Type, want)
 			}
-			statuses := map[string][]string{"GET /api/v1/events/{id}/refunds": {"pending", "succeeded"},
+			statuses := map[string][]string{"GET /api/v1/events/{id}/refunds": {"pending", "succeeded", "failed"},
 				"GET /api/v1/events/{id}/orders": {"pending", "paid", "expired", "cancelled", "failed"}}
 			if want, ok := statuses[p]; q.Name == "status" && (!ok || !slices.Equal(q.Schema.Enum, want)) {
 				t.Errorf("%s: status documented as one of %v, want %v", p, q.Schema.Enum, want)

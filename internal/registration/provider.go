@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/admit-events/admit"
 	"github.com/admit-events/admit/internal/store"
@@ -47,8 +48,31 @@ func (c card) Start(ctx context.Context, o *admit.Order) (admit.Payment, error) 
 	return admit.Payment{Provider: admit.ProviderStripe, Reference: ref, ClientSecret: secret}, nil
 }
 
+// Refund sends r through Stripe. When Stripe refuses it, Stripe is asked
+// what it can still refund: less than r means the payment was refunded in
+// Stripe's dashboard meanwhile, before that refund's webhook came
+// (*shortRefund); otherwise the refusal stands, for the outbox to retry.
 func (c card) Refund(ctx context.Context, r store.Refund) (string, error) {
-	return c.client.Refund(ctx, r.PaymentRef, r.Amount, r.ID)
+	ref, err := c.client.Refund(ctx, r.PaymentRef, r.Amount, r.ID)
+	if admit.ErrorCode(err) != admit.EINVALID {
+		return ref, err
+	}
+	left, lerr := c.client.Refundable(ctx, r.PaymentRef)
+	if lerr != nil || left.Currency != r.Amount.Currency || left.Amount >= r.Amount.Amount {
+		return "", err
+	}
+	return "", &shortRefund{sendable: left.Amount, refused: err}
+}
+
+// shortRefund is a refund the provider refused because only sendable of
+// it can still go back.
+type shortRefund struct {
+	sendable int64
+	refused  error
+}
+
+func (e *shortRefund) Error() string {
+	return fmt.Sprintf("only %d can still be refunded: %v", e.sendable, e.refused)
 }
 
 func (c card) Cancel(ctx context.Context, o *admit.Order) error {

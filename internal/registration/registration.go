@@ -6,6 +6,7 @@ package registration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -158,6 +159,12 @@ func (s *Service) SendRefund(ctx context.Context, m store.OutboxMessage) error {
 		return fmt.Errorf("registration: refund %s: %s payments are not configured", r.ID, r.Provider)
 	}
 	ref, err := provider.Refund(ctx, r)
+	var short *shortRefund
+	if errors.As(err, &short) {
+		s.log.Warn("refund shortened: the payment was refunded outside Admit meanwhile", "refund_id", r.ID, "order_id", r.OrderID,
+			"amount", r.Amount.Amount, "sendable", short.sendable)
+		return s.DB.ShortenRefund(ctx, r.ID, short.sendable)
+	}
 	if err != nil {
 		return fmt.Errorf("registration: refund %s: %w", r.ID, err)
 	}

@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -91,4 +92,73 @@ func cancelPath(path string) (string, bool) {
 	ref, isIntent := strings.CutPrefix(path, "/v1/payment_intents/")
 	ref, isCancel := strings.CutSuffix(ref, "/cancel")
 	return ref, isIntent && isCancel
+}
+
+// TestRefundShortenedByADashboardRefund: a refund Stripe refuses because
+// the payment was partly refunded in its dashboard meanwhile (before that
+// refund's webhook came) fails, the dashboard refund is recorded, and the
+// rest goes back in a new refund: the buyer gets the whole order back,
+// once. Stripe's refund accounting comes from a FakeCharge (named as such:
+// stripe-mock keeps none).
+func TestRefundShortenedByADashboardRefund(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		charge := stripetest.NewFakeCharge(t, "pi_1", admit.Money{Amount: 2000, Currency: "EUR"})
+		sc, err := stripe.New(stripe.Config{SecretKey: "sk_test_admit", WebhookSecret: "whsec_test", BaseURL: charge.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := storetest.Open(t, e)
+		db.StripeEnabled = true
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		svc := New(db, sc, log)
+		s := storetest.NewOnsale(t, db, admit.ProviderStripe, admit.Money{Amount: 1000, Currency: "EUR"}, 10)
+		buyer := storetest.Buyer(t, db, "buyer@example.com")
+		o, err := db.CreateOrder(buyer, s.Order(2)) // the store's: its payment is set by hand below
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetPayment(ctx, o.ID, "pi_1", "secret"); err != nil {
+			t.Fatal(err)
+		}
+		sys := admit.NewContextWithUser(ctx, admit.System)
+		if _, err := db.ConfirmPayment(sys, store.Payment{Provider: admit.ProviderStripe, NoticeID: "evt_paid", OrderID: o.ID, Ref: "pi_1", Amount: o.Total}); err != nil {
+			t.Fatal(err)
+		}
+
+		charge.RefundElsewhere(admit.Money{Amount: 500, Currency: "EUR"})
+		if _, err := svc.CancelOrder(buyer, o.ID); err != nil { // asks for 2000: Stripe has 1500 left
+			t.Fatal(err)
+		}
+		d := outbox.New(db, log, time.Hour, func(context.Context, store.OutboxMessage) error { return nil })
+		d.Handle("refund.requested", svc.SendRefund)
+		for n := 1; n > 0; { // the refused refund, then the rest's, then the notices
+			if n, err = d.DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.RecordProviderRefunds(ctx, store.ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_refunded",
+			PaymentRef: "pi_1", Refunded: admit.Money{Amount: 2000, Currency: "EUR"}}); err != nil {
+			t.Fatal(err) // the webhooks, late: nothing more to record
+		}
+
+		got, err := db.FindOrder(buyer, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var statuses []string
+		for _, r := range got.Refunds {
+			statuses = append(statuses, fmt.Sprintf("%s %d", r.Status, r.Amount.Amount))
+		}
+		slices.Sort(statuses) // those made in one transaction share their instant
+		want := []string{"failed 2000", "succeeded 1500", "succeeded 500"}
+		if refunded, accepted, refused := charge.Refunded(); !slices.Equal(statuses, want) || got.Refunded.Amount != 2000 ||
+			refunded != 2000 || accepted != 1 || refused != 1 {
+			t.Fatalf("refunds %v (want %v), order refunded %d; Stripe refunded %d in %d refunds, refused %d",
+				statuses, want, got.Refunded.Amount, refunded, accepted, refused)
+		}
+		if stats, err := db.OutboxStats(ctx); err != nil || stats.Pending != 0 {
+			t.Fatalf("outbox after delivery: %+v, %v", stats, err)
+		}
+	})
 }

@@ -131,6 +131,46 @@ func (tx *Tx) refundedOutside(ctx context.Context, o *admit.Order, amount int64)
 		"amount": amount, "currency": o.Total.Currency, "outside_admit": true})
 }
 
+// ShortenRefund settles refund id that the provider refused because the
+// payment was refunded outside Admit meanwhile (in Stripe's dashboard),
+// before that refund's notice arrived: only sendable can still go back.
+// The refund fails; what the provider gave back by other means is recorded
+// as sent; the rest, if any, is asked for anew (a new refund, with its own
+// idempotency key). The order's refunded total stays as it was. A refund
+// no longer pending is left alone.
+func (db *DB) ShortenRefund(ctx context.Context, id string, sendable int64) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		r, err := scanRefund(tx.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1`, id))
+		if err != nil {
+			return fmt.Errorf("store: find refund %s: %w", id, translate(err))
+		}
+		o, _, err := tx.lockedOrder(ctx, r.OrderID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE refunds SET status = 'failed' WHERE id = $1 AND status = 'pending'`, id)
+		if err != nil {
+			return fmt.Errorf("store: fail refund: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // completed meanwhile
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount - $2 WHERE id = $1`, o.ID, r.Amount.Amount); err != nil {
+			return fmt.Errorf("store: fail refund: %w", err)
+		}
+		o.Refunded.Amount -= r.Amount.Amount
+		sendable = max(0, min(sendable, r.Amount.Amount))
+		if err := tx.outbox(ctx, "refund.failed", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "event_id": o.EventID,
+			"reason": "refunded outside Admit meanwhile"}); err != nil {
+			return err
+		}
+		if err := tx.refundedOutside(ctx, o, r.Amount.Amount-sendable); err != nil {
+			return err
+		}
+		return tx.refund(ctx, o, sendable)
+	})
+}
+
 // MarkRefunded records that an organizer paid a manual refund back: the
 // event's organizers and admins (anyone else: ENOTFOUND). Stripe refunds
 // are Admit's to send (ECONFLICT); marking a refund twice changes nothing.

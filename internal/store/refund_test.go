@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -237,6 +239,45 @@ func TestPaymentRefundedBeforeItIsConfirmed(t *testing.T) {
 		must(t, "ConfirmPayment", err)
 		if sold, held := s.counts(t); got.Status != admit.OrderFailed || len(got.Tickets) != 0 || got.Refunded.Amount != 2000 || len(got.Refunds) != 1 || sold+held != 0 {
 			t.Fatalf("paid after a full refund: %s with %d tickets, refunds %+v, %d sold and %d held", got.Status, len(got.Tickets), got.Refunds, sold, held)
+		}
+	})
+}
+
+// A refund Stripe refused because the payment was refunded in its dashboard
+// meanwhile fails; the dashboard's part is recorded as sent and the rest
+// asked for anew, the order's refunded total unchanged. A refund that is
+// no longer pending is left alone.
+func TestShortenRefund(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		s := newOnsale(t, e, 10, eur(1000), admit.ProviderStripe)
+		whole, err := s.db.CancelOrder(s.attendees[0], s.cardPaidOrder(t, s.attendees[0], 2, "pi_1").ID)
+		must(t, "CancelOrder", err)
+		gone, err := s.db.CancelOrder(s.attendees[1], s.cardPaidOrder(t, s.attendees[1], 1, "pi_2").ID)
+		must(t, "CancelOrder", err)
+
+		must(t, "ShortenRefund", s.db.ShortenRefund(context.Background(), whole.Refunds[0].ID, 1500))
+		must(t, "ShortenRefund again", s.db.ShortenRefund(context.Background(), whole.Refunds[0].ID, 0))
+		must(t, "ShortenRefund to nothing", s.db.ShortenRefund(context.Background(), gone.Refunds[0].ID, 0))
+		for _, c := range []struct {
+			order *admit.Order
+			want  []string
+		}{
+			{whole, []string{"failed 2000", "pending 1500", "succeeded 500"}},
+			{gone, []string{"failed 1000", "succeeded 1000"}},
+		} {
+			got, err := s.db.FindOrder(s.org, c.order.ID)
+			must(t, "FindOrder", err)
+			var refunds []string
+			for _, r := range got.Refunds {
+				refunds = append(refunds, fmt.Sprintf("%s %d", r.Status, r.Amount.Amount))
+			}
+			slices.Sort(refunds)
+			if !slices.Equal(refunds, c.want) || got.Refunded != c.order.Total {
+				t.Fatalf("refunds %v, refunded %d; want %v and the whole %d", refunds, got.Refunded.Amount, c.want, c.order.Total.Amount)
+			}
+		}
+		if n := len(s.outboxMessages(t, "refund.requested", whole.ID)); n != 2 {
+			t.Fatalf("%d refund.requested messages for the shortened order, want 2 (its first refund and the rest)", n)
 		}
 	})
 }

@@ -113,6 +113,26 @@ func (c *Client) Refund(ctx context.Context, ref string, amount admit.Money, key
 	return r.ID, nil
 }
 
+// Refundable returns what Stripe can still refund of the PaymentIntent ref:
+// its charge's amount less what was refunded, by Admit or in Stripe's
+// dashboard.
+func (c *Client) Refundable(ctx context.Context, ref string) (admit.Money, error) {
+	if ref == "" {
+		return admit.Money{}, admit.Errorf(admit.EINVALID, "a payment reference is required")
+	}
+	params := &stripego.PaymentIntentRetrieveParams{}
+	params.AddExpand("latest_charge")
+	pi, err := c.api.V1PaymentIntents.Retrieve(ctx, ref, params)
+	if err != nil {
+		return admit.Money{}, c.apiError("read the payment", err)
+	}
+	ch := pi.LatestCharge
+	if ch == nil {
+		return admit.Money{}, admit.Errorf(admit.EINVALID, "the payment %s has no charge", ref)
+	}
+	return fromAPIAmount(ch.Amount-ch.AmountRefunded, string(ch.Currency)), nil
+}
+
 // CancelPayment cancels the PaymentIntent ref, so that its buyer can no
 // longer pay an order that was released. An intent that already succeeded
 // or was cancelled is left as it is (nil): a success is refunded when its

@@ -38,6 +38,20 @@ func TestWithStripeMock(t *testing.T) {
 	t.Run("RefundRequest", func(t *testing.T) { testRefundRequest(t, mock) })
 	t.Run("RejectedKey", func(t *testing.T) { testRejectedKey(t, mock) })
 	t.Run("CancelPayment", func(t *testing.T) { testCancelPayment(t, mock) })
+	t.Run("RefundableRequest", func(t *testing.T) { testRefundableRequest(t, mock) })
+}
+
+// testRefundableRequest: Stripe's API takes Refundable's request (with the
+// intent's charge expanded) and answers in Money.
+func testRefundableRequest(t *testing.T, mock string) {
+	base, seen := stripetest.Record(t, mock)
+	left, err := newClient(t, base).Refundable(context.Background(), "pi_123")
+	if err != nil || left.Currency == "" || left.Amount < 0 {
+		t.Fatalf("Refundable: %v, %v", left, err)
+	}
+	if r := seen()[0]; r.Path != "/v1/payment_intents/pi_123" {
+		t.Errorf("Refundable asked %s", r.Path)
+	}
 }
 
 func testStartPaymentAndRefund(t *testing.T, mock string) {
@@ -181,6 +195,23 @@ func TestNewRequiresSecretKey(t *testing.T) {
 	for _, key := range []string{"", "pk_test_123"} {
 		if _, err := stripe.New(stripe.Config{SecretKey: key}); admit.ErrorCode(err) != admit.EINVALID {
 			t.Errorf("New with key %q: %v, want an invalid error", key, err)
+		}
+	}
+}
+
+// TestRefundable reads what a charge can still refund. stripe-mock keeps no
+// refunds, so the charge is a FakeCharge (named as such).
+func TestRefundable(t *testing.T) {
+	ctx := context.Background()
+	for _, m := range []admit.Money{eur(2000), {Amount: 2000, Currency: "ISK"}} {
+		f := stripetest.NewFakeCharge(t, "pi_1", m)
+		c := newClient(t, f.URL)
+		f.RefundElsewhere(admit.Money{Amount: 500, Currency: m.Currency})
+		if left, err := c.Refundable(ctx, "pi_1"); err != nil || left != (admit.Money{Amount: 1500, Currency: m.Currency}) {
+			t.Fatalf("Refundable after 500 of 2000 %s refunded: %v, %v; want 1500", m.Currency, left, err)
+		}
+		if _, err := c.Refund(ctx, "pi_1", admit.Money{Amount: 1600, Currency: m.Currency}, "k1"); admit.ErrorCode(err) != admit.EINVALID {
+			t.Fatalf("refunding 1600 of 1500 left: %v, want Stripe's refusal", err)
 		}
 	}
 }

@@ -49,7 +49,8 @@ func NewOnsale(t testing.TB, db *store.DB, provider string, price admit.Money, q
 	l := &admit.Location{CityID: c.ID, Name: "Hall"}
 	must(t, db.CreateLocation(org, l))
 	now := db.Now()
-	ev := &admit.Event{Title: "E", CityID: c.ID, LocationID: l.ID, StartsAt: now.Add(48 * time.Hour), EndsAt: now.Add(50 * time.Hour),
+	start := now.Add(30 * 24 * time.Hour) // well before the refund cutoff
+	ev := &admit.Event{Title: "E", CityID: c.ID, LocationID: l.ID, StartsAt: start, EndsAt: start.Add(2 * time.Hour),
 		PaymentProvider: provider, RefundUntilHoursBeforeStart: admit.DefaultRefundHours}
 	must(t, db.CreateEvent(org, ev))
 	tt := &admit.TicketType{EventID: ev.ID, Name: "General", Price: price, Quantity: quantity}

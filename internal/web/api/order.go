@@ -62,7 +62,7 @@ type eventOrdersInput struct {
 
 type refundsInput struct {
 	IDInput
-	Status string `query:"status" doc:"pending (still to be paid back, or on their way through Stripe) or succeeded; all when absent"`
+	Status string `query:"status" doc:"pending (still to be paid back, or on their way through Stripe), succeeded or failed; all when absent"`
 	PageQuery
 }
 
@@ -156,7 +156,7 @@ func (h *handler) registerRefunds() {
 		var p admit.Problems
 		status := admit.RefundStatus(in.Status)
 		if status != "" && !admit.ValidRefundStatus(status) {
-			p.Add("query.status", "must be pending or succeeded")
+			p.Add("query.status", "must be pending, succeeded or failed")
 		}
 		page := pageParam(&p, in.PageQuery, admit.RefundSort)
 		if err := p.Err(); err != nil {
@@ -166,7 +166,7 @@ func (h *handler) registerRefunds() {
 		return answer(h, ctx, listBody[admit.Refund]{Items: items, NextCursor: next}, err)
 	})
 
-	documentStatus(h.api.OpenAPI(), "GET /api/v1/events/{id}/refunds", admit.RefundPending, admit.RefundSucceeded)
+	documentStatus(h.api.OpenAPI(), "GET /api/v1/events/{id}/refunds", admit.RefundPending, admit.RefundSucceeded, admit.RefundFailed)
 
 	mark := op("markRefunded", http.MethodPost, "/refunds/{id}/mark-refunded", "Record that a manual refund was paid back (the event's organizers)",
 		"Orders", bearer, 200, 404, 409)
