@@ -284,19 +284,35 @@ func (tx *Tx) refund(ctx context.Context, o *admit.Order, amount int64) error {
 	if amount <= 0 {
 		return nil
 	}
-	r := admit.Refund{ID: newID("ref"), OrderID: o.ID, EventID: o.EventID, Amount: admit.Money{Amount: amount, Currency: o.Total.Currency},
-		Provider: o.Payment.Provider, Status: admit.RefundPending, CreatedAt: tx.now.UTC()}
-	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, event_id, amount, currency, status, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6)`,
-		r.ID, o.ID, o.EventID, amount, o.Total.Currency, ts(tx.now))
+	r, err := tx.addRefund(ctx, o, amount, admit.RefundPending)
 	if err != nil {
-		return fmt.Errorf("store: refund: %w", err)
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount + $2 WHERE id = $1`, o.ID, amount); err != nil {
-		return fmt.Errorf("store: refund: %w", err)
+	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": r.ID, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
+}
+
+// addRefund records a refund of amount, pending or already sent, and adds
+// it to the order's refunded total.
+func (tx *Tx) addRefund(ctx context.Context, o *admit.Order, amount int64, status admit.RefundStatus) (admit.Refund, error) {
+	r := admit.Refund{ID: newID("ref"), OrderID: o.ID, EventID: o.EventID, Amount: admit.Money{Amount: amount, Currency: o.Total.Currency},
+		Provider: o.Payment.Provider, Status: status, CreatedAt: tx.now.UTC()}
+	var refunded *int64 // when the money went out
+	if status == admit.RefundSucceeded {
+		at := ts(tx.now)
+		r.RefundedAt, refunded = &r.CreatedAt, &at
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, event_id, amount, currency, status, created_at, refunded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ID, o.ID, o.EventID, amount, o.Total.Currency, string(status), ts(tx.now), refunded)
+	if err != nil {
+		return r, fmt.Errorf("store: refund: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1`,
+		o.ID, amount, ts(tx.now)); err != nil {
+		return r, fmt.Errorf("store: refund: %w", err)
 	}
 	o.Refunded.Amount += amount
 	o.Refunds = append(o.Refunds, r)
-	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": r.ID, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
+	return r, nil
 }
 
 // MarkPaid confirms a manual payment: the event's organizers and admins.

@@ -118,16 +118,11 @@ func (tx *Tx) refundedOutside(ctx context.Context, o *admit.Order, amount int64)
 	if amount <= 0 {
 		return nil
 	}
-	id := newID("ref")
-	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, event_id, amount, currency, status, created_at, refunded_at)
-		VALUES ($1, $2, $3, $4, $5, 'succeeded', $6, $6)`, id, o.ID, o.EventID, amount, o.Total.Currency, ts(tx.now))
+	r, err := tx.addRefund(ctx, o, amount, admit.RefundSucceeded)
 	if err != nil {
-		return fmt.Errorf("store: refund: %w", err)
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1`, o.ID, amount, ts(tx.now)); err != nil {
-		return fmt.Errorf("store: refund: %w", err)
-	}
-	return tx.outbox(ctx, "refund.succeeded", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "event_id": o.EventID,
+	return tx.outbox(ctx, "refund.succeeded", o.ID, map[string]any{"refund_id": r.ID, "order_id": o.ID, "event_id": o.EventID,
 		"amount": amount, "currency": o.Total.Currency, "outside_admit": true})
 }
 
