@@ -104,27 +104,9 @@ func TestRefundShortenedByADashboardRefund(t *testing.T) {
 	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		ctx := context.Background()
 		charge := stripetest.NewFakeCharge(t, "pi_1", admit.Money{Amount: 2000, Currency: "EUR"})
-		sc, err := stripe.New(stripe.Config{SecretKey: "sk_test_admit", WebhookSecret: "whsec_test", BaseURL: charge.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := storetest.Open(t, e)
-		db.StripeEnabled = true
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		svc := New(db, sc, log)
-		s := storetest.NewOnsale(t, db, admit.ProviderStripe, admit.Money{Amount: 1000, Currency: "EUR"}, 10)
-		buyer := storetest.Buyer(t, db, "buyer@example.com")
-		o, err := db.CreateOrder(buyer, s.Order(2)) // the store's: its payment is set by hand below
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetPayment(ctx, o.ID, "pi_1", "secret"); err != nil {
-			t.Fatal(err)
-		}
-		sys := admit.NewContextWithUser(ctx, admit.System)
-		if _, err := db.ConfirmPayment(sys, store.Payment{Provider: admit.ProviderStripe, NoticeID: "evt_paid", OrderID: o.ID, Ref: "pi_1", Amount: o.Total}); err != nil {
-			t.Fatal(err)
-		}
+		svc, buyer, o := paidByCard(t, e, charge.URL)
+		db := svc.DB
+		log := svc.log
 
 		charge.RefundElsewhere(admit.Money{Amount: 500, Currency: "EUR"})
 		if _, err := svc.CancelOrder(buyer, o.ID); err != nil { // asks for 2000: Stripe has 1500 left
@@ -133,6 +115,7 @@ func TestRefundShortenedByADashboardRefund(t *testing.T) {
 		d := outbox.New(db, log, time.Hour, func(context.Context, store.OutboxMessage) error { return nil })
 		d.Handle("refund.requested", svc.SendRefund)
 		for n := 1; n > 0; { // the refused refund, then the rest's, then the notices
+			var err error
 			if n, err = d.DeliverDue(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -161,4 +144,63 @@ func TestRefundShortenedByADashboardRefund(t *testing.T) {
 			t.Fatalf("outbox after delivery: %+v, %v", stats, err)
 		}
 	})
+}
+
+// TestRefusedRefundWithMoneyLeftStaysPending: a refund Stripe refuses
+// while the charge still has all of it to give (a dispute) is not taken for
+// one made in the dashboard: it stays pending, for the outbox to retry and
+// a person to look at, and nothing is recorded in its place.
+func TestRefusedRefundWithMoneyLeftStaysPending(t *testing.T) {
+	testenv.ForEachEngine(t, func(t *testing.T, e testenv.Engine) {
+		ctx := context.Background()
+		charge := stripetest.NewFakeCharge(t, "pi_1", admit.Money{Amount: 2000, Currency: "EUR"})
+		svc, buyer, o := paidByCard(t, e, charge.URL)
+		charge.Dispute()
+		if _, err := svc.CancelOrder(buyer, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := svc.FindOrder(buyer, o.ID)
+		if err != nil || len(got.Refunds) != 1 {
+			t.Fatalf("after cancelling: %+v, %v", got, err)
+		}
+		r, err := svc.FindRefund(ctx, got.Refunds[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SendRefund(ctx, store.OutboxMessage{Payload: []byte(`{"refund_id":"` + r.ID + `"}`)}); admit.ErrorCode(err) != admit.EINVALID {
+			t.Fatalf("sending a refund of a disputed charge: %v, want Stripe's refusal", err)
+		}
+		if got, err = svc.FindOrder(buyer, o.ID); err != nil || len(got.Refunds) != 1 || got.Refunds[0].Status != admit.RefundPending {
+			t.Fatalf("refunds after Stripe refused one with the money left: %+v, %v", got.Refunds, err)
+		}
+	})
+}
+
+// paidByCard is a service whose Stripe is at stripeURL, and a buyer's order
+// of 2 seats at 10.00 EUR paid by the PaymentIntent pi_1.
+func paidByCard(t *testing.T, e testenv.Engine, stripeURL string) (*Service, context.Context, *admit.Order) {
+	t.Helper()
+	ctx := context.Background()
+	sc, err := stripe.New(stripe.Config{SecretKey: "sk_test_admit", WebhookSecret: "whsec_test", BaseURL: stripeURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.Open(t, e)
+	db.StripeEnabled = true
+	svc := New(db, sc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := storetest.NewOnsale(t, db, admit.ProviderStripe, admit.Money{Amount: 1000, Currency: "EUR"}, 10)
+	buyer := storetest.Buyer(t, db, "buyer@example.com")
+	o, err := db.CreateOrder(buyer, s.Order(2)) // the store's: its payment is set by hand below
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPayment(ctx, o.ID, "pi_1", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	sys := admit.NewContextWithUser(ctx, admit.System)
+	o, err = db.ConfirmPayment(sys, store.Payment{Provider: admit.ProviderStripe, NoticeID: "evt_paid", OrderID: o.ID, Ref: "pi_1", Amount: o.Total})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, buyer, o
 }

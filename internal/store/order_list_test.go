@@ -16,6 +16,7 @@ import (
 func TestListEventOrders(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 20, eur(1000), admit.ProviderManual)
+		other := s.sibling(t, admit.ProviderStripe) // its orders are not s's
 		at := func(d time.Duration) { s.setNow(testNow.Add(d)) }
 		lapsed, err := s.order(s.attendees[2], 1)
 		must(t, "order", err)
@@ -26,21 +27,22 @@ func TestListEventOrders(t *testing.T) {
 		must(t, "order", err)
 		_, err = s.db.ReleaseOrder(s.attendees[3], released.ID)
 		must(t, "ReleaseOrder", err)
-		at(admit.DefaultHoldMinutes*time.Minute + time.Minute) // the first hold lapsed
+		twin, err := s.order(s.attendees[4], 1) // placed at the same instant
+		must(t, "order", err)
+		elsewhere, err := other.order(s.attendees[0], 1)
+		must(t, "order elsewhere", err)
+		must(t, "SetPayment", s.db.SetPayment(context.Background(), elsewhere.ID, "pi_1", "secret"))
+		at(admit.DefaultHoldMinutes * time.Minute) // the first hold lapses at this very instant
 		pending, err := s.order(s.attendees[1], 1)
 		must(t, "order", err)
+		same := []string{released.ID, twin.ID}
+		slices.Sort(same) // newest first, then by id, descending
+		all := []string{pending.ID, same[1], same[0], paid.ID, lapsed.ID}
 
-		for status, want := range map[admit.OrderStatus][]string{
-			"":                   {pending.ID, released.ID, paid.ID, lapsed.ID},
-			admit.OrderPending:   {pending.ID},
-			admit.OrderExpired:   {lapsed.ID},
-			admit.OrderPaid:      {paid.ID},
-			admit.OrderCancelled: {released.ID},
-			admit.OrderFailed:    nil,
-		} {
-			got := s.eventOrders(t, status)
+		wantOrders := func(status admit.OrderStatus, want []string) {
+			t.Helper()
 			var ids []string
-			for _, o := range got {
+			for _, o := range s.eventOrders(t, status) {
 				ids = append(ids, o.ID)
 				if status != "" && o.Status != status || o.BuyerEmail == "" || o.Payment.ClientSecret != "" {
 					t.Fatalf("listing %q: order %s is %s, buyer %q", status, o.ID, o.Status, o.BuyerEmail)
@@ -49,6 +51,22 @@ func TestListEventOrders(t *testing.T) {
 			if !slices.Equal(ids, want) {
 				t.Fatalf("orders %q: %v, want %v", status, ids, want)
 			}
+		}
+		for status, want := range map[admit.OrderStatus][]string{
+			"":                   all,
+			admit.OrderPending:   {pending.ID, twin.ID},
+			admit.OrderExpired:   {lapsed.ID},
+			admit.OrderPaid:      {paid.ID},
+			admit.OrderCancelled: {released.ID},
+			admit.OrderFailed:    nil,
+		} {
+			wantOrders(status, want)
+		}
+		_, err = s.db.ExpireOrders(context.Background(), 10) // the sweeper records the lapse: the same list
+		must(t, "ExpireOrders", err)
+		wantOrders(admit.OrderExpired, []string{lapsed.ID})
+		if got := other.eventOrders(t, ""); len(got) != 1 || got[0].ID != elsewhere.ID || got[0].Payment.ClientSecret != "" {
+			t.Fatalf("the other event's orders: %+v, want its one order without the buyer's client secret", got)
 		}
 		if got := s.eventOrders(t, admit.OrderPaid); got[0].BuyerEmail != "buyer0@example.com" || len(got[0].Tickets) != 2 {
 			t.Fatalf("the paid order as its organizer sees it: %+v", got[0])
@@ -79,4 +97,17 @@ func (s *onsale) eventOrders(t *testing.T, status admit.OrderStatus) []admit.Ord
 		}
 		page.Cursor = cursorOf(t, next, admit.OrderSort)
 	}
+}
+
+// sibling is another event of the onsale's organizer, with its own ticket
+// type of 10 seats at 10.00 EUR, in the same database for the same buyers.
+func (s *onsale) sibling(t *testing.T, provider string) *onsale {
+	t.Helper()
+	ev := &admit.Event{Title: "Sibling", CityID: s.event.CityID, LocationID: s.event.LocationID, StartsAt: s.event.StartsAt,
+		EndsAt: s.event.EndsAt, PaymentProvider: provider, RefundUntilHoursBeforeStart: s.event.RefundUntilHoursBeforeStart}
+	must(t, "CreateEvent", s.db.CreateEvent(s.org, ev))
+	tt := &admit.TicketType{EventID: ev.ID, Name: "General", Price: eur(1000), Quantity: 10}
+	must(t, "CreateTicketType", s.db.CreateTicketType(s.org, tt))
+	s.publish(t, s.org, ev)
+	return &onsale{fixture: s.fixture, event: ev, tt: tt.ID, attendees: s.attendees}
 }

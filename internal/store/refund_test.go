@@ -31,6 +31,8 @@ func TestManualRefundsAreOwedUntilMarked(t *testing.T) {
 		_, err = s.db.CancelTicket(s.attendees[1], part.Tickets[0].ID)
 		must(t, "CancelTicket", err)
 
+		other := s.sibling(t, admit.ProviderManual) // its refunds are not s's
+		other.refundedOrder(t, s.attendees[2], 1)
 		owed := s.refunds(t, admit.RefundPending)
 		if len(owed) != 2 || owed[0].OrderID != whole.ID || owed[1].OrderID != part.ID || owed[1].Amount != eur(1000) ||
 			owed[0].BuyerEmail != "buyer0@example.com" || owed[1].BuyerEmail != "buyer1@example.com" {
@@ -197,11 +199,13 @@ func TestRefundsMadeAtTheProvider(t *testing.T) {
 			return got
 		}
 
+		s.setNow(testNow.Add(time.Hour))
 		told("evt_r1", 500) // a goodwill refund in the dashboard
 		told("evt_r1", 500) // delivered again
 		got := refunds(500)
-		if r := got.Refunds[0]; r.Status != admit.RefundSucceeded || r.RefundedAt == nil || got.Status != admit.OrderPaid || got.Tickets[0].Status != admit.TicketValid {
-			t.Fatalf("after a dashboard refund: %s, %+v", got.Status, got.Refunds)
+		if r := got.Refunds[0]; r.Status != admit.RefundSucceeded || r.RefundedAt == nil || got.Status != admit.OrderPaid ||
+			got.Tickets[0].Status != admit.TicketValid || !got.UpdatedAt.Equal(testNow.Add(time.Hour)) {
+			t.Fatalf("after a dashboard refund: %s, updated at %s, %+v", got.Status, got.UpdatedAt, got.Refunds)
 		}
 		_, err := s.db.CancelTicket(s.attendees[0], got.Tickets[0].ID) // Admit's own refund: 1000
 		must(t, "CancelTicket", err)
@@ -216,8 +220,13 @@ func TestRefundsMadeAtTheProvider(t *testing.T) {
 
 		err = s.db.RecordProviderRefunds(context.Background(), ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_x", PaymentRef: "pi_other", Refunded: eur(100)})
 		wantCode(t, "refunds of another payment", err, admit.ENOTFOUND)
+		unpaid, err := s.order(s.attendees[1], 1) // no payment started: no reference
+		must(t, "order", err)
 		err = s.db.RecordProviderRefunds(context.Background(), ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_y", PaymentRef: "", Refunded: eur(100)})
 		wantCode(t, "refunds of no payment", err, admit.ENOTFOUND)
+		if got, err := s.db.FindOrder(s.attendees[1], unpaid.ID); err != nil || len(got.Refunds) != 0 {
+			t.Fatalf("an order without a payment after a notice of no payment: %+v, %v", got, err)
+		}
 		err = s.db.RecordProviderRefunds(context.Background(), ProviderRefunds{Provider: admit.ProviderStripe, NoticeID: "evt_z", PaymentRef: "pi_1", Refunded: usd(100)})
 		wantCode(t, "refunds in another currency", err, admit.EINVALID)
 	})
@@ -276,8 +285,8 @@ func TestShortenRefund(t *testing.T) {
 				t.Fatalf("refunds %v, refunded %d; want %v and the whole %d", refunds, got.Refunded.Amount, c.want, c.order.Total.Amount)
 			}
 		}
-		if n := len(s.outboxMessages(t, "refund.requested", whole.ID)); n != 2 {
-			t.Fatalf("%d refund.requested messages for the shortened order, want 2 (its first refund and the rest)", n)
+		if n, failed := len(s.outboxMessages(t, "refund.requested", whole.ID)), len(s.outboxMessages(t, "refund.failed", whole.ID)); n != 2 || failed != 1 {
+			t.Fatalf("%d refund.requested and %d refund.failed messages for the shortened order, want 2 (its first refund and the rest) and 1", n, failed)
 		}
 	})
 }

@@ -29,6 +29,15 @@ type FakeCharge struct {
 	refunded       int64
 	refunds        int
 	refusedRefunds int
+	disputed       bool
+}
+
+// Dispute has the buyer dispute the charge: Stripe refuses its refunds,
+// whatever is left.
+func (f *FakeCharge) Dispute() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.disputed = true
 }
 
 // NewFakeCharge starts a FakeCharge of the PaymentIntent intent, charged
@@ -71,6 +80,12 @@ func (f *FakeCharge) serve(w http.ResponseWriter, r *http.Request) {
 		if err != nil || r.PostForm.Get("payment_intent") != f.intent {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"not this fake's payment"}}`)
+			return
+		}
+		if f.disputed {
+			f.refusedRefunds++
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"charge_disputed","message":"Charge ch_x has been charged back; cannot issue a refund."}}`)
 			return
 		}
 		if left := f.amount - f.refunded; amount > left {
