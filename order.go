@@ -159,15 +159,6 @@ func (n *NewOrder) Validate() error {
 // OrderSort names the order of order lists in their cursors: newest first.
 const OrderSort = "created"
 
-// ValidOrderStatus reports whether s is an order status.
-func ValidOrderStatus(s OrderStatus) bool {
-	switch s {
-	case OrderPending, OrderPaid, OrderExpired, OrderCancelled, OrderFailed:
-		return true
-	}
-	return false
-}
-
 // TicketSort names the order of ticket lists (a buyer's tickets, an
 // event's registrants) in their cursors: by order, then in the order the
 // order named its attendees.

@@ -33,8 +33,3 @@ type Refund struct {
 
 // RefundSort names the order of refund lists in their cursors: oldest first.
 const RefundSort = "refund_created"
-
-// ValidRefundStatus reports whether s is a refund status.
-func ValidRefundStatus(s RefundStatus) bool {
-	return s == RefundPending || s == RefundSucceeded || s == RefundFailed
-}

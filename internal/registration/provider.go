@@ -11,9 +11,9 @@ import (
 
 // Provider is how an order is paid. Start runs after the order's hold has
 // committed (never inside a transaction); Refund sends money back and
-// returns the provider's reference ("" when a person pays it back); Cancel stops a payment that was
-// started for an order released before it was paid. All must be
-// idempotent.
+// returns the provider's reference ("" when a person pays it back); Cancel
+// stops a payment that was started for an order released before it was
+// paid. All must be idempotent.
 type Provider interface {
 	Start(ctx context.Context, o *admit.Order) (admit.Payment, error)
 	Refund(ctx context.Context, r store.Refund) (ref string, err error)

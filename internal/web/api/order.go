@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,15 +55,11 @@ type registrantsInput struct {
 	PageQuery
 }
 
-type eventOrdersInput struct {
+// statusListInput asks for a page of an event's list (orders, refunds), of
+// one status or all.
+type statusListInput struct {
 	IDInput
-	Status string `query:"status" doc:"Only orders of this status (a pending order whose hold lapsed is expired); all when absent"`
-	PageQuery
-}
-
-type refundsInput struct {
-	IDInput
-	Status string `query:"status" doc:"pending (still to be paid back, or on their way through Stripe), succeeded or failed; all when absent"`
+	Status string `query:"status" doc:"Only those of this status; all when absent"`
 	PageQuery
 }
 
@@ -130,43 +127,19 @@ func (h *handler) registerOrders() {
 
 func (h *handler) registerEventOrders() {
 	list := op("listEventOrders", http.MethodGet, "/events/{id}/orders", "An event's orders, newest first (its organizers, admins)", "Orders", bearer, 200, 403, 404)
-	list.Description = "Each order with its items, tickets, refunds and the buyer's email. ?status=pending lists the orders " +
-		"still holding seats: for manual payments, the bank transfers to look out for and confirm with mark-paid."
-	huma.Register(h.api, list, func(ctx context.Context, in *eventOrdersInput) (*itemOutput[listBody[admit.Order]], error) {
-		var p admit.Problems
-		status := admit.OrderStatus(in.Status)
-		if status != "" && !admit.ValidOrderStatus(status) {
-			p.Add("query.status", "must be pending, paid, expired, cancelled or failed")
-		}
-		page := pageParam(&p, in.PageQuery, admit.OrderSort)
-		if err := p.Err(); err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		items, next, err := h.Orders.ListEventOrders(ctx, in.ID, status, page)
-		return answer(h, ctx, listBody[admit.Order]{Items: items, NextCursor: next}, err)
-	})
-	documentStatus(h.api.OpenAPI(), "GET /api/v1/events/{id}/orders", admit.OrderPending, admit.OrderPaid, admit.OrderExpired, admit.OrderCancelled, admit.OrderFailed)
+	list.Description = "Each order with its items, tickets, refunds and the buyer's email, by status as its buyer sees it (a pending order " +
+		"whose hold lapsed is expired). ?status=pending lists the orders still holding seats: for manual payments, the bank transfers " +
+		"to look out for and confirm with mark-paid."
+	statusList(h, list, admit.OrderSort, h.Orders.ListEventOrders,
+		admit.OrderPending, admit.OrderPaid, admit.OrderExpired, admit.OrderCancelled, admit.OrderFailed)
 }
 
 func (h *handler) registerRefunds() {
 	list := op("listRefunds", http.MethodGet, "/events/{id}/refunds", "An event's refunds, oldest first (its organizers, admins)", "Orders", bearer, 200, 403, 404)
 	list.Description = "Each refund with its amount, provider, status and the buyer's email. Manual refunds (bank transfer, cash) " +
-		"stay pending until an organizer pays them back and marks them refunded: ?status=pending lists what is owed."
-	huma.Register(h.api, list, func(ctx context.Context, in *refundsInput) (*itemOutput[listBody[admit.Refund]], error) {
-		var p admit.Problems
-		status := admit.RefundStatus(in.Status)
-		if status != "" && !admit.ValidRefundStatus(status) {
-			p.Add("query.status", "must be pending, succeeded or failed")
-		}
-		page := pageParam(&p, in.PageQuery, admit.RefundSort)
-		if err := p.Err(); err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		items, next, err := h.Orders.ListRefunds(ctx, in.ID, status, page)
-		return answer(h, ctx, listBody[admit.Refund]{Items: items, NextCursor: next}, err)
-	})
-
-	documentStatus(h.api.OpenAPI(), "GET /api/v1/events/{id}/refunds", admit.RefundPending, admit.RefundSucceeded, admit.RefundFailed)
+		"stay pending until an organizer pays them back and marks them refunded: ?status=pending lists what is owed " +
+		"(and the Stripe refunds on their way)."
+	statusList(h, list, admit.RefundSort, h.Orders.ListRefunds, admit.RefundPending, admit.RefundSucceeded, admit.RefundFailed)
 
 	mark := op("markRefunded", http.MethodPost, "/refunds/{id}/mark-refunded", "Record that a manual refund was paid back (the event's organizers)",
 		"Orders", bearer, 200, 404, 409)
@@ -272,16 +245,29 @@ func csvSafe(s string) string {
 	return s
 }
 
-// documentStatus gives the status query parameter of the operation of
-// pattern its values in the OpenAPI document (the handler parses the
-// string itself, so that a bad value is a 400 naming it); each list has
-// statuses of its own.
-func documentStatus[S ~string](doc *huma.OpenAPI, pattern string, statuses ...S) {
-	enum := make([]any, len(statuses))
+// statusList registers o, a GET of a list of one event's, filtered by
+// one of statuses (the handler parses it, so that a bad value is a 400
+// naming it, and documents its values), in pages sorted by sort.
+func statusList[S ~string, T any](h *handler, o huma.Operation, sort string,
+	list func(ctx context.Context, eventID string, status S, page admit.Page) ([]T, string, error), statuses ...S) {
+	names, enum := make([]string, len(statuses)), make([]any, len(statuses))
 	for i, s := range statuses {
-		enum[i] = string(s)
+		names[i], enum[i] = string(s), string(s)
 	}
-	for _, p := range web.Operation(doc, pattern).Parameters {
+	huma.Register(h.api, o, func(ctx context.Context, in *statusListInput) (*itemOutput[listBody[T]], error) {
+		var p admit.Problems
+		status := S(in.Status)
+		if status != "" && !slices.Contains(statuses, status) {
+			p.Add("query.status", "must be one of: %s", strings.Join(names, ", "))
+		}
+		page := pageParam(&p, in.PageQuery, sort)
+		if err := p.Err(); err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		items, next, err := list(ctx, in.ID, status, page)
+		return answer(h, ctx, listBody[T]{Items: items, NextCursor: next}, err)
+	})
+	for _, p := range web.Operation(h.api.OpenAPI(), o.Method+" "+o.Path).Parameters {
 		if p.Name == "status" {
 			p.Schema = &huma.Schema{Type: "string", Enum: enum}
 		}
