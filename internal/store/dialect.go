@@ -162,3 +162,15 @@ func (e engine) forUpdate(alias string) string {
 	}
 	return ""
 }
+
+// unindexed is column in a condition that SQLite must not answer from an
+// index on it: without statistics (nothing runs ANALYZE on an embedded
+// database) it would rather read every matching row by that index and sort
+// them than walk the index of the list's order. PostgreSQL weighs its
+// statistics, which it keeps on the bare column only.
+func (e engine) unindexed(column string) string {
+	if e == sqliteEngine {
+		return "+" + column
+	}
+	return column
+}

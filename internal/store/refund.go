@@ -222,9 +222,11 @@ func (db *DB) ListRefunds(ctx context.Context, eventID string, status admit.Refu
 		q.and("(r.created_at, r.id) > (" + q.arg(v) + ", " + q.arg(c.ID) + ")")
 	}
 	limit := pageLimit(page)
-	rows, err := db.primary.QueryContext(ctx, `SELECT `+refundColumns+`, COALESCE(u.email, '')
-		FROM refunds r JOIN orders o ON o.id = r.order_id LEFT JOIN users u ON u.id = o.user_id`+q.whereSQL()+
-		` ORDER BY r.created_at, r.id LIMIT `+strconv.Itoa(limit+1), q.args...)
+	sqlText := `SELECT ` + refundColumns + `, COALESCE(u.email, '')
+		FROM refunds r JOIN orders o ON o.id = r.order_id LEFT JOIN users u ON u.id = o.user_id` + q.whereSQL() +
+		` ORDER BY r.created_at, r.id LIMIT ` + strconv.Itoa(limit+1)
+	db.trace(sqlText, q.args)
+	rows, err := db.primary.QueryContext(ctx, sqlText, q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: refunds: %w", err)
 	}
