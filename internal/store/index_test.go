@@ -27,10 +27,6 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		db := f.db
 		cat := loadCatalogue(t, f, 3000)
 
-		type traced struct {
-			name, sql string
-			args      []any
-		}
 		price := func(v int64) *int64 { return &v }
 		anon := context.Background()
 		// Cursors to ask for second pages with.
@@ -51,10 +47,10 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		cityCursor := cursorOf(t, next, "name")
 
 		// Each list call hands its SQL to traceQuery: collect them.
-		var queries []traced
+		var queries []tracedQuery
 		var current string
 		db.traceQuery = func(sql string, args []any) {
-			queries = append(queries, traced{current, sql, append([]any(nil), args...)})
+			queries = append(queries, tracedQuery{current, sql, append([]any(nil), args...)})
 		}
 
 		eventFilters := []struct {
@@ -379,24 +375,9 @@ func postgresFullScans(t *testing.T, conn *sql.Conn, query string, args []any, t
 	must(t, "list indexes", rows.Err())
 	rows.Close()
 
-	var raw string
-	if err := conn.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+query, args...).Scan(&raw); err != nil {
-		t.Fatalf("EXPLAIN: %v\n%s", err, query)
-	}
-	type node struct {
-		NodeType  string `json:"Node Type"`
-		Relation  string `json:"Relation Name"`
-		Index     string `json:"Index Name"`
-		IndexCond string `json:"Index Cond"`
-		Plans     []node `json:"Plans"`
-	}
-	var doc []struct{ Plan node }
-	if err := json.Unmarshal([]byte(raw), &doc); err != nil || len(doc) != 1 {
-		t.Fatalf("EXPLAIN (FORMAT JSON): %v\n%s", err, raw)
-	}
 	var bad []string
-	var visit func(n node)
-	visit = func(n node) {
+	var visit func(n planNode)
+	visit = func(n planNode) {
 		table := n.Relation
 		if n.Index != "" {
 			table = indexes[n.Index].table
@@ -414,14 +395,43 @@ func postgresFullScans(t *testing.T, conn *sql.Conn, query string, args []any, t
 			visit(c)
 		}
 	}
-	visit(doc[0].Plan)
+	visit(postgresPlan(t, conn, query, args))
 	return bad
 }
 
-// postgresPlanText returns the plan as EXPLAIN prints it, for messages.
-func postgresPlanText(t *testing.T, conn *sql.Conn, query string, args []any) string {
+// tracedQuery is a list query as traceQuery saw it, named after the call.
+type tracedQuery struct {
+	name, sql string
+	args      []any
+}
+
+// planNode is a node of a PostgreSQL plan, as EXPLAIN (FORMAT JSON) gives it.
+type planNode struct {
+	NodeType  string     `json:"Node Type"`
+	Relation  string     `json:"Relation Name"`
+	Index     string     `json:"Index Name"`
+	IndexCond string     `json:"Index Cond"`
+	Plans     []planNode `json:"Plans"`
+}
+
+// postgresPlan returns the plan of query on PostgreSQL.
+func postgresPlan(t *testing.T, q queryer, query string, args []any) planNode {
 	t.Helper()
-	rows, err := conn.QueryContext(context.Background(), `EXPLAIN `+query, args...)
+	var raw string
+	if err := q.QueryRowContext(context.Background(), `EXPLAIN (FORMAT JSON) `+query, args...).Scan(&raw); err != nil {
+		t.Fatalf("EXPLAIN: %v\n%s", err, query)
+	}
+	var doc []struct{ Plan planNode }
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil || len(doc) != 1 {
+		t.Fatalf("EXPLAIN (FORMAT JSON): %v\n%s", err, raw)
+	}
+	return doc[0].Plan
+}
+
+// postgresPlanText returns the plan as EXPLAIN prints it, for messages.
+func postgresPlanText(t *testing.T, q queryer, query string, args []any) string {
+	t.Helper()
+	rows, err := q.QueryContext(context.Background(), `EXPLAIN `+query, args...)
 	if err != nil {
 		return err.Error()
 	}
