@@ -25,9 +25,9 @@ func (db *DB) Migrate(ctx context.Context) error { return db.migrateBefore(ctx, 
 // PendingMigrations lists the embedded migrations the database has not
 // recorded, in the order Migrate would apply them.
 func (db *DB) PendingMigrations(ctx context.Context) ([]string, error) {
-	names, err := fs.Glob(migrations, "migrations/"+string(db.engine)+"/*.sql")
+	names, err := db.migrationFiles()
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+		return nil, err
 	}
 	if err := db.Ping(ctx); err != nil {
 		return nil, err // else an unreachable database would look unmigrated
@@ -44,19 +44,27 @@ func (db *DB) PendingMigrations(ctx context.Context) ([]string, error) {
 			pending = append(pending, base)
 		}
 	}
-	sort.Strings(pending)
 	return pending, nil
+}
+
+// migrationFiles returns the paths of the engine's migrations, in the
+// order they apply.
+func (db *DB) migrationFiles() ([]string, error) {
+	names, err := fs.Glob(migrations, "migrations/"+string(db.engine)+"/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // migrateBefore applies the migrations whose names sort before stop (all
 // when stop is ""): tests use it to build an older schema to upgrade.
 func (db *DB) migrateBefore(ctx context.Context, stop string) error {
-	dir := "migrations/" + string(db.engine)
-	names, err := fs.Glob(migrations, dir+"/*.sql")
+	names, err := db.migrationFiles()
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return err
 	}
-	sort.Strings(names)
 	for _, name := range names {
 		if stop != "" && path.Base(name) >= stop {
 			break

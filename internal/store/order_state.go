@@ -284,35 +284,33 @@ func (tx *Tx) refund(ctx context.Context, o *admit.Order, amount int64) error {
 	if amount <= 0 {
 		return nil
 	}
-	r, err := tx.addRefund(ctx, o, amount, admit.RefundPending)
+	id, err := tx.addRefund(ctx, o, amount, admit.RefundPending)
 	if err != nil {
 		return err
 	}
-	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": r.ID, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
+	return tx.outbox(ctx, "refund.requested", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "amount": amount, "currency": o.Total.Currency})
 }
 
-// addRefund records a refund of amount, pending or already sent, and adds
-// it to the order's refunded total.
-func (tx *Tx) addRefund(ctx context.Context, o *admit.Order, amount int64, status admit.RefundStatus) (admit.Refund, error) {
-	r := admit.Refund{ID: newID("ref"), OrderID: o.ID, EventID: o.EventID, Amount: admit.Money{Amount: amount, Currency: o.Total.Currency},
-		Provider: o.Payment.Provider, Status: status, CreatedAt: tx.now.UTC()}
+// addRefund records a refund of amount, pending or already sent, adds it
+// to the order's refunded total and returns its id.
+func (tx *Tx) addRefund(ctx context.Context, o *admit.Order, amount int64, status admit.RefundStatus) (string, error) {
+	id := newID("ref")
 	var refunded *int64 // when the money went out
 	if status == admit.RefundSucceeded {
 		at := ts(tx.now)
-		r.RefundedAt, refunded = &r.CreatedAt, &at
+		refunded = &at
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (id, order_id, event_id, amount, currency, status, created_at, refunded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ID, o.ID, o.EventID, amount, o.Total.Currency, string(status), ts(tx.now), refunded)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, o.ID, o.EventID, amount, o.Total.Currency, string(status), ts(tx.now), refunded)
 	if err != nil {
-		return r, fmt.Errorf("store: refund: %w", err)
+		return "", fmt.Errorf("store: refund: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1`,
 		o.ID, amount, ts(tx.now)); err != nil {
-		return r, fmt.Errorf("store: refund: %w", err)
+		return "", fmt.Errorf("store: refund: %w", err)
 	}
-	o.Refunded.Amount += amount
-	o.Refunds = append(o.Refunds, r)
-	return r, nil
+	o.Refunded.Amount += amount // what the rest of the transaction may still refund
+	return id, nil
 }
 
 // MarkPaid confirms a manual payment: the event's organizers and admins.
@@ -330,6 +328,20 @@ func (db *DB) MarkPaid(ctx context.Context, id string) (*admit.Order, error) {
 		}
 		return o, nil
 	})
+}
+
+// SetPayment records the provider's payment of a pending order; ECONFLICT
+// when the order is no longer pending (released meanwhile).
+func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string) error {
+	res, err := db.primary.ExecContext(ctx, `UPDATE orders SET payment_ref = $2, client_secret = $3 WHERE id = $1 AND status = 'pending'`,
+		orderID, ref, clientSecret)
+	if err != nil {
+		return fmt.Errorf("store: set payment: %w", translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return admit.Errorf(admit.ECONFLICT, "the order was released while its payment started (its event was cancelled?): order again")
+	}
+	return nil
 }
 
 // Payment is a provider's word that an order is paid.

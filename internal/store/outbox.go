@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/admit-events/admit"
 )
 
 // OutboxMessage is one row of the outbox being delivered.
@@ -164,18 +162,4 @@ func (db *DB) PruneOutbox(ctx context.Context, cutoff time.Time, limit int) (int
 		return 0, fmt.Errorf("store: prune outbox: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// SetPayment records the provider's payment of a pending order; ECONFLICT
-// when the order is no longer pending (released meanwhile).
-func (db *DB) SetPayment(ctx context.Context, orderID, ref, clientSecret string) error {
-	res, err := db.primary.ExecContext(ctx, `UPDATE orders SET payment_ref = $2, client_secret = $3 WHERE id = $1 AND status = 'pending'`,
-		orderID, ref, clientSecret)
-	if err != nil {
-		return fmt.Errorf("store: set payment: %w", translate(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return admit.Errorf(admit.ECONFLICT, "the order was released while its payment started (its event was cancelled?): order again")
-	}
-	return nil
 }

@@ -118,11 +118,11 @@ func (tx *Tx) refundedOutside(ctx context.Context, o *admit.Order, amount int64)
 	if amount <= 0 {
 		return nil
 	}
-	r, err := tx.addRefund(ctx, o, amount, admit.RefundSucceeded)
+	id, err := tx.addRefund(ctx, o, amount, admit.RefundSucceeded)
 	if err != nil {
 		return err
 	}
-	return tx.outbox(ctx, "refund.succeeded", o.ID, map[string]any{"refund_id": r.ID, "order_id": o.ID, "event_id": o.EventID,
+	return tx.outbox(ctx, "refund.succeeded", o.ID, map[string]any{"refund_id": id, "order_id": o.ID, "event_id": o.EventID,
 		"amount": amount, "currency": o.Total.Currency, "outside_admit": true})
 }
 
