@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,19 +154,27 @@ func TestStripeRefundsCompleteOnce(t *testing.T) {
 	})
 }
 
-// Organizers marking one refund at once record it once.
+// Organizers marking one refund at once record it once, and all are told
+// the same instant: the first mark's, though each transaction has its own
+// clock reading.
 func TestMarkingARefundConcurrently(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e testenv.Engine) {
 		s := newOnsale(t, e, 10, eur(1000), admit.ProviderManual)
 		o := s.refundedOrder(t, s.attendees[0], 1)
+		var tick atomic.Int64
+		s.db.Now = func() time.Time { return testNow.Add(time.Duration(tick.Add(1)) * time.Millisecond) }
 		var wg sync.WaitGroup
-		errs := make([]error, 8)
-		for i := range errs {
-			wg.Go(func() { _, errs[i] = s.db.MarkRefunded(s.org, o.Refunds[0].ID) })
+		marked := make([]*admit.Refund, 8)
+		errs := make([]error, len(marked))
+		for i := range marked {
+			wg.Go(func() { marked[i], errs[i] = s.db.MarkRefunded(s.org, o.Refunds[0].ID) })
 		}
 		wg.Wait()
-		for _, err := range errs {
+		for i, err := range errs {
 			must(t, "MarkRefunded", err)
+			if !marked[i].RefundedAt.Equal(*marked[0].RefundedAt) {
+				t.Fatalf("concurrent marks answered refunded at %s and %s", marked[i].RefundedAt, marked[0].RefundedAt)
+			}
 		}
 		if n := len(s.outboxMessages(t, "refund.succeeded", o.ID)); n != 1 {
 			t.Fatalf("%d refund.succeeded messages after concurrent marks, want 1", n)
